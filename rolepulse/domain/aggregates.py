@@ -1,0 +1,186 @@
+"""Aggregate math over the current open set, as mergeable integer counters.
+
+Every stored posting contributes a fixed set of counter increments to a few aggregate documents
+(one per role, one for the market). A change of state is applied as `contribution(new) -
+contribution(old)`, so aggregates equal a recomputation from the postings no matter the order in
+which changes arrive, and a whole batch coalesces into one `$inc` per touched document.
+
+Salary distributions are kept exactly, as {whole-dollar value: count} histograms per basis: the
+public figures (p25/median/p75) must be reproducible to the dollar, which an approximate sketch
+could not promise, and distinct values per role stay in the thousands at most.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rolepulse.domain.lifecycle import PostingState
+from rolepulse.domain.model import SalaryBasis, Seniority, WorkMode
+
+MARKET_DOC = "market"
+BASES = (SalaryBasis.MIN, SalaryBasis.MAX, SalaryBasis.MIDPOINT)
+
+# (collection kind, document id) — kind is "role" or "market".
+DocRef = tuple[str, str]
+Deltas = Counter[tuple[DocRef, str]]
+
+
+def encode_key(name: str) -> str:
+    """Make a display name safe as a MongoDB field name ('.' splits paths, '$' starts operators)."""
+    return name.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+def decode_key(key: str) -> str:
+    return key.replace("%24", "$").replace("%2E", ".").replace("%25", "%")
+
+
+def contribution(state: PostingState | None) -> Deltas:
+    """Counter increments that `state` adds to the aggregates (empty when nothing counts)."""
+    out: Deltas = Counter()
+    if state is None or state.posting is None:
+        return out
+    p = state.posting
+    market: DocRef = ("market", MARKET_DOC)
+    out[(market, "seen")] += 1
+    if not state.open:
+        return out
+    out[(market, "open_total")] += 1
+    if p.role is None:
+        return out
+    out[(market, "open_ai")] += 1
+    out[(market, f"roles.{p.role}")] += 1
+    role: DocRef = ("role", p.role)
+    out[(role, "open")] += 1
+    out[(role, f"work_mode.{p.work_mode.value}")] += 1
+    out[(role, f"seniority.{p.seniority.value}")] += 1
+    for skill in p.skills:
+        out[(role, f"skills.{encode_key(skill)}")] += 1
+    if p.company:
+        out[(role, f"companies.{encode_key(p.company)}")] += 1
+    if p.metro:
+        out[(role, f"metros.{encode_key(p.metro)}")] += 1
+    if p.salary is not None and "salary_implausible" not in p.flags:
+        out[(role, "salary.n")] += 1
+        for basis in BASES:
+            value = p.salary.annual(basis)
+            out[(role, f"salary.sum_{basis.value}")] += value
+            out[(role, f"salary.hist_{basis.value}.{value}")] += 1
+    return out
+
+
+def delta(old: PostingState | None, new: PostingState | None) -> Deltas:
+    """What moving one posting from `old` to `new` changes; zero entries are dropped."""
+    out = contribution(new)
+    out.subtract(contribution(old))
+    return Counter({k: v for k, v in out.items() if v != 0})
+
+
+def coalesce(deltas: Iterable[Deltas]) -> dict[DocRef, dict[str, int]]:
+    """Sum many deltas into one `$inc` document per aggregate document."""
+    total: Deltas = Counter()
+    for d in deltas:
+        total.update(d)
+    by_doc: dict[DocRef, dict[str, int]] = {}
+    for (doc, path), value in total.items():
+        if value != 0:
+            by_doc.setdefault(doc, {})[path] = value
+    return by_doc
+
+
+# ---- read side -----------------------------------------------------------------------------
+
+
+def quantile(hist: Mapping[int, int], q: float) -> float | None:
+    """Quantile of a {value: count} multiset by linear interpolation between order statistics.
+
+    Same result as numpy.quantile(values, q) with its default method ("linear"): position
+    h = (n - 1) * q, value = x[floor h] + (h - floor h) * (x[floor h + 1] - x[floor h]).
+    """
+    items = sorted((v, c) for v, c in hist.items() if c > 0)
+    n = sum(c for _, c in items)
+    if n == 0:
+        return None
+    h = (n - 1) * q
+    lo = int(h)
+    frac = h - lo
+    lo_value = _order_statistic(items, lo)
+    if frac == 0:
+        return float(lo_value)
+    hi_value = _order_statistic(items, lo + 1)
+    return lo_value + frac * (hi_value - lo_value)
+
+
+def _order_statistic(items: list[tuple[int, int]], index: int) -> int:
+    seen = 0
+    for value, count in items:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+@dataclass(frozen=True, slots=True)
+class SalaryStats:
+    """Salary figures of one role on one basis; every figure is annual USD over `n` postings."""
+
+    basis: SalaryBasis
+    n: int
+    avg_min: float | None
+    avg_max: float | None
+    p25: float | None
+    median: float | None
+    average: float | None
+    p75: float | None
+    low: int | None
+    high: int | None
+
+
+def salary_stats(salary_doc: Mapping[str, object], basis: SalaryBasis) -> SalaryStats:
+    """Figures from a role document's `salary` sub-document (see schema/documents.py)."""
+    n = _int(salary_doc.get("n"))
+    hist = _hist(salary_doc.get(f"hist_{basis.value}"))
+    if n <= 0:
+        return SalaryStats(basis, 0, None, None, None, None, None, None, None, None)
+    present = [v for v, c in hist.items() if c > 0]
+    return SalaryStats(
+        basis=basis,
+        n=n,
+        avg_min=_int(salary_doc.get("sum_min")) / n,
+        avg_max=_int(salary_doc.get("sum_max")) / n,
+        p25=quantile(hist, 0.25),
+        median=quantile(hist, 0.5),
+        average=_int(salary_doc.get(f"sum_{basis.value}")) / n,
+        p75=quantile(hist, 0.75),
+        low=min(present) if present else None,
+        high=max(present) if present else None,
+    )
+
+
+def top_counts(counts: Mapping[str, object] | None, limit: int) -> list[tuple[str, int]]:
+    """Largest positive counters first; ties by name so results are stable across reads."""
+    pairs = [(decode_key(k), _int(v)) for k, v in (counts or {}).items()]
+    pairs = [(k, v) for k, v in pairs if v > 0]
+    pairs.sort(key=lambda kv: (-kv[1], kv[0]))
+    return pairs[:limit]
+
+
+def seniority_mix(counts: Mapping[str, object] | None) -> dict[Seniority, int]:
+    counts = counts or {}
+    return {s: _int(counts.get(s.value)) for s in Seniority}
+
+
+def work_mode_mix(counts: Mapping[str, object] | None) -> dict[WorkMode, int]:
+    counts = counts or {}
+    return {m: _int(counts.get(m.value)) for m in WorkMode}
+
+
+def _hist(raw: object) -> dict[int, int]:
+    if not isinstance(raw, Mapping):
+        return {}
+    return {int(k): _int(v) for k, v in raw.items()}
+
+
+def _int(raw: object) -> int:
+    return int(raw) if isinstance(raw, int | float) else 0

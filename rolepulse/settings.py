@@ -1,0 +1,45 @@
+"""One typed settings object per process, read once from the environment (prefix ROLEPULSE_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "postings"
+    dlq_topic: str = "postings.dlq"
+    partitions: int = Field(default=4, ge=1)  # used when we create the topic ourselves
+    group_id: str = "rolepulse-consumer"
+    # Tansu (local broker) needs small timeouts to rebalance quickly; real Kafka accepts them too.
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    # Tansu rejects idempotent producers; real Kafka deployments may switch it on.
+    enable_idempotence: bool = False
+
+
+class MongoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_MONGO_", extra="ignore")
+
+    uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    database: str = "rolepulse"
+
+
+class ConsumerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_CONSUMER_", extra="ignore")
+
+    max_batch: int = Field(default=2000, ge=1)
+    poll_timeout_ms: int = Field(default=500, ge=1)
+    metrics_port: int | None = None
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_API_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=1)

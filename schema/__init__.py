@@ -1,0 +1,1 @@
+"""Contracts shared across processes: the posting event, the GraphQL SDL, stored document shapes."""

@@ -1,0 +1,80 @@
+"""Shapes of the documents stored in MongoDB, shared by the consumer (writer) and the API (reader).
+
+Collections (database `rolepulse` by default):
+- `postings`: one document per posting key "<source>:<source_id>" (`PostingDoc`).
+- `role_aggregates`: one document per role slug (`RoleAggregateDoc`), counters of the open set.
+- `market_aggregates`: one document `_id: "market"` (`MarketAggregateDoc`).
+- `processed_events`: `_id: event_id` of every applied event, so a re-published event counts once.
+- `consumer_offsets`: `_id: "<group>|<topic>|<partition>"`, `next_offset`: written in the same
+  transaction as the batch it covers, so a replayed batch is recognised and skipped.
+- `rejects`: events the consumer could not accept, with the reason (mirrors `postings.dlq`).
+
+Counter maps key display names through `rolepulse.domain.aggregates.encode_key` ('.', '$', '%'
+escaped). Salary histograms are keyed by whole annual USD dollars as decimal strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypedDict
+
+
+class SalaryDoc(TypedDict):
+    min: float | None
+    max: float | None
+    currency: str
+    period: str
+    annual_min_usd: int
+    annual_max_usd: int
+    source: str
+
+
+class PostingDoc(TypedDict):
+    _id: str  # posting key
+    source: str
+    source_id: str
+    open: bool
+    has_data: bool  # False for a close seen before any observation
+    title: str | None
+    role: str | None
+    seniority: str
+    skills: list[str]
+    company: str | None
+    metro: str | None
+    work_mode: str
+    salary: SalaryDoc | None
+    url: str | None
+    posted_at: datetime | None
+    flags: list[str]
+    first_seen_at: datetime
+    last_event_at: datetime
+    last_event_id: str
+
+
+class RoleSalaryDoc(TypedDict, total=False):
+    n: int
+    sum_min: int
+    sum_max: int
+    sum_mid: int
+    hist_min: dict[str, int]
+    hist_max: dict[str, int]
+    hist_mid: dict[str, int]
+
+
+class RoleAggregateDoc(TypedDict, total=False):
+    _id: str  # role slug
+    open: int
+    work_mode: dict[str, int]  # remote | hybrid | onsite | unknown
+    seniority: dict[str, int]  # entry | mid | senior | lead | executive
+    skills: dict[str, int]
+    companies: dict[str, int]
+    metros: dict[str, int]
+    salary: RoleSalaryDoc
+
+
+class MarketAggregateDoc(TypedDict, total=False):
+    _id: str  # "market"
+    seen: int  # distinct postings with data, open or not, AI or not
+    open_total: int  # open postings, AI or not
+    open_ai: int  # open postings with an AI role
+    roles: dict[str, int]  # open postings per role slug
