@@ -6,7 +6,6 @@ The committed JSON Schema (`posting-event-v1.schema.json`) is generated from the
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -58,13 +57,11 @@ class PostingEventV1(_Model):
         if self.event_type == "posting.observed":
             missing = [f for f in ("title", "company") if not getattr(self.posting, f)]
             if missing:
-                raise ValueError(f"posting.observed requires posting.{' and posting.'.join(missing)}")
+                raise ValueError(
+                    f"posting.observed requires posting.{' and posting.'.join(missing)}"
+                )
         return self
 
     @property
     def posting_key(self) -> str:
         return f"{self.source}:{self.posting.source_id}"
-
-    @property
-    def occurred(self) -> datetime:
-        return self.occurred_at

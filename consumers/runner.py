@@ -1,0 +1,170 @@
+"""The consume loop: poll a batch, dead-letter the bad, apply the rest atomically, commit offsets.
+
+Order per batch, and why:
+1. decode + normalize every message (pure);
+2. publish rejects to the dead-letter topic and wait for the acks — before the database records the
+   batch's offsets, otherwise a crash in between would lose them;
+3. one MongoDB transaction: postings, aggregate increments, applied event ids, next offsets;
+4. commit the Kafka offsets (last + 1 per partition). MongoDB's stored offsets are authoritative:
+   on assignment we seek to them, so a crash between 3 and 4 only re-reads what step 3 will skip.
+A database outage pauses the loop on the same batch with backoff; nothing is committed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from pymongo.errors import ConnectionFailure, OperationFailure
+
+from consumers.dead_letters import DeadLetters
+from consumers.decode import PostingNormalizer, Rejected, decode
+from consumers.store import BatchResult, Delivered, MongoBatchStore
+
+log = logging.getLogger("rolepulse.consumer")
+
+
+@dataclass
+class ConsumerStats:
+    batches: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    skipped_replayed: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    last_batch_seconds: float = 0.0
+
+
+class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
+    """On assignment, resume each partition where the database says the last batch ended."""
+
+    def __init__(self, consumer: Any, store: MongoBatchStore) -> None:
+        self._consumer = consumer
+        self._store = store
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        # Batches run to completion inside the poll loop before the next getmany, so nothing is
+        # in flight here; the transaction's offset check covers a late commit by a former owner.
+        log.info("partitions revoked: %s", sorted(str(tp) for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        by_topic: dict[str, list[int]] = {}
+        for tp in assigned:
+            by_topic.setdefault(tp.topic, []).append(tp.partition)
+        for topic, partitions in by_topic.items():
+            stored = await self._store.stored_offsets(topic, partitions)
+            for partition, offset in stored.items():
+                self._consumer.seek(TopicPartition(topic, partition), offset)
+        log.info("partitions assigned: %s", sorted(str(tp) for tp in assigned))
+
+
+class PostingsConsumer:
+    def __init__(
+        self,
+        consumer: Any,
+        store: MongoBatchStore,
+        dead_letters: DeadLetters,
+        normalizer: PostingNormalizer,
+        *,
+        max_batch: int,
+        poll_timeout_ms: int,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        self._consumer = consumer  # aiokafka.AIOKafkaConsumer, subscribed by the caller
+        self._store = store
+        self._dead_letters = dead_letters
+        self._normalizer = normalizer
+        self._max_batch = max_batch
+        self._poll_timeout_ms = poll_timeout_ms
+        self._max_backoff_s = max_backoff_s
+        self.stats = ConsumerStats()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in flight when it is set completes first."""
+        while not stop.is_set():
+            records = await self._consumer.getmany(
+                timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
+            )
+            if records:
+                await self.process(records, stop)
+
+    async def process(
+        self, records: Mapping[TopicPartition, Sequence[Any]], stop: asyncio.Event
+    ) -> None:
+        started = time.perf_counter()
+        batch, rejected = self._decode(records)
+        await self._with_retry(lambda: self._dead_letters.publish(rejected), stop)
+        result = await self._with_retry(lambda: self._store.apply(batch), stop)
+        await self._commit(result)
+        self._record(result, batch, time.perf_counter() - started)
+
+    def _decode(
+        self, records: Mapping[TopicPartition, Sequence[Any]]
+    ) -> tuple[list[Delivered], list[tuple[Delivered, bytes | None]]]:
+        batch: list[Delivered] = []
+        rejected: list[tuple[Delivered, bytes | None]] = []
+        for tp, messages in records.items():
+            for msg in messages:
+                outcome = decode(msg.value, self._normalizer)
+                if isinstance(outcome, Rejected):
+                    d = Delivered(
+                        tp.topic, tp.partition, msg.offset, None, outcome.reason, msg.value
+                    )
+                    rejected.append((d, msg.key))
+                else:
+                    d = Delivered(tp.topic, tp.partition, msg.offset, outcome)
+                batch.append(d)
+        return batch, rejected
+
+    async def _with_retry(self, action: Any, stop: asyncio.Event) -> Any:
+        delay = 0.2
+        while True:
+            try:
+                return await action()
+            except (ConnectionFailure, KafkaError) as exc:
+                # An outage: keep the batch, commit nothing, try again with capped backoff.
+                # A stop request does not abandon the batch either; the supervisor's kill does.
+                log.warning(
+                    "batch stalled (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
+                )
+            except OperationFailure as exc:
+                if not exc.has_error_label("TransientTransactionError"):
+                    raise
+                log.warning("transient transaction error: %s; retrying", exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self._max_backoff_s)
+
+    async def _commit(self, result: BatchResult) -> None:
+        offsets = {TopicPartition(t, p): o for (t, p), o in result.next_offsets.items()}
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, KafkaError) as exc:
+            # Safe to carry on: the database holds the authoritative offsets and the next owner
+            # of these partitions seeks to them.
+            log.warning("kafka offset commit failed (%s); database offsets stand", exc)
+
+    def _record(self, result: BatchResult, batch: Sequence[Delivered], seconds: float) -> None:
+        s = self.stats
+        s.batches += 1
+        s.applied += result.applied
+        s.duplicates += result.duplicates
+        s.skipped_replayed += result.skipped_replayed
+        s.last_batch_seconds = seconds
+        for m in batch:
+            if m.reject_reason is not None:
+                reason = m.reject_reason.split(":", 1)[0]
+                s.rejected_by_reason[reason] = s.rejected_by_reason.get(reason, 0) + 1
+        log.info(
+            "batch: %d messages, %d applied, %d duplicates, %d rejected, %d replayed, %.3fs",
+            len(batch),
+            result.applied,
+            result.duplicates,
+            result.rejected,
+            result.skipped_replayed,
+            seconds,
+        )

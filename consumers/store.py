@@ -1,0 +1,184 @@
+"""MongoDB adapter for the consumer: apply a batch atomically, offsets included.
+
+Why one transaction per batch (DESIGN.md design 1): postings, aggregate increments, applied event
+ids and each partition's next offset commit together or not at all. A consumer killed at any point
+either left no trace of the batch (it is redelivered and applied once) or committed all of it
+(the stored offsets make the redelivery a no-op). The offset check happens inside the
+transaction, so a partition handed to another group member mid-batch cannot be applied twice:
+the two transactions write the same offset document and one of them aborts and retries.
+
+Offsets are keyed by topic and partition, not by consumer group: the guarantee is about the effect
+on this database, which must hold even if an operator renames the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient, InsertOne, ReplaceOne
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from consumers.documents import doc_to_state, state_to_doc
+from consumers.plan import BatchPlan, plan_batch, transition_key
+from rolepulse.domain.lifecycle import PostingState, Transition
+
+Doc = dict[str, Any]
+
+COLLECTION_OF_KIND = {"role": "role_aggregates", "market": "market_aggregates"}
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """One message of a batch: where it came from and what it decoded to."""
+
+    topic: str
+    partition: int
+    offset: int
+    transition: Transition | None  # None: rejected (already dead-lettered)
+    reject_reason: str | None = None
+    raw: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    applied: int
+    duplicates: int
+    rejected: int
+    skipped_replayed: int
+    next_offsets: dict[tuple[str, int], int]
+
+
+def offset_id(topic: str, partition: int) -> str:
+    return f"{topic}|{partition}"
+
+
+class MongoBatchStore:
+    def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
+        self._client = client
+        self._db: AsyncDatabase[Doc] = client[database]
+
+    async def ensure_indexes(self) -> None:
+        await self._db.postings.create_index([("role", 1), ("open", 1)])
+        await self._db.rejects.create_index([("at", 1)])
+
+    async def stored_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
+        ids = [offset_id(topic, p) for p in partitions]
+        cursor = self._db.consumer_offsets.find({"_id": {"$in": ids}})
+        return {int(d["partition"]): int(d["next_offset"]) async for d in cursor}
+
+    async def apply(self, batch: Sequence[Delivered]) -> BatchResult:
+        """Apply `batch` exactly once; retried whole on transient transaction errors."""
+        async with self._client.start_session() as session:
+            result: BatchResult = await session.with_transaction(self._callback(batch))
+            return result
+
+    def _callback(self, batch: Sequence[Delivered]) -> Callable[[AsyncClientSession], Any]:
+        async def run(session: AsyncClientSession) -> BatchResult:
+            return await self._apply_in(session, batch)
+
+        return run
+
+    async def _apply_in(self, s: AsyncClientSession, batch: Sequence[Delivered]) -> BatchResult:
+        partitions = sorted({(m.topic, m.partition) for m in batch})
+        stored = await self._offsets_in(s, partitions)
+        fresh = [m for m in batch if m.offset >= stored.get((m.topic, m.partition), 0)]
+        transitions = [m.transition for m in fresh if m.transition is not None]
+        prior = await self._prior_states(s, {transition_key(t) for t in transitions})
+        seen = await self._seen_events(s, {t.event_id for t in transitions})
+        plan = plan_batch(transitions, prior, seen)
+        await self._write(s, plan, prior)
+        rejects = [m for m in fresh if m.transition is None]
+        await self._write_rejects(s, rejects)
+        next_offsets = self._next_offsets(batch, stored)
+        await self._write_offsets(s, next_offsets)
+        return BatchResult(
+            applied=len(plan.applied_event_ids),
+            duplicates=plan.duplicate_events,
+            rejected=len(rejects),
+            skipped_replayed=len(batch) - len(fresh),
+            next_offsets=next_offsets,
+        )
+
+    async def _offsets_in(
+        self, s: AsyncClientSession, partitions: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], int]:
+        ids = [offset_id(t, p) for t, p in partitions]
+        cursor = self._db.consumer_offsets.find({"_id": {"$in": ids}}, session=s)
+        return {(d["topic"], int(d["partition"])): int(d["next_offset"]) async for d in cursor}
+
+    async def _prior_states(self, s: AsyncClientSession, keys: set[str]) -> dict[str, PostingState]:
+        if not keys:
+            return {}
+        cursor = self._db.postings.find({"_id": {"$in": sorted(keys)}}, session=s)
+        return {d["_id"]: doc_to_state(d) async for d in cursor}
+
+    async def _seen_events(self, s: AsyncClientSession, ids: set[str]) -> set[str]:
+        if not ids:
+            return set()
+        cursor = self._db.processed_events.find(
+            {"_id": {"$in": sorted(ids)}}, {"_id": 1}, session=s
+        )
+        return {d["_id"] async for d in cursor}
+
+    async def _write(
+        self, s: AsyncClientSession, plan: BatchPlan, prior: Mapping[str, PostingState]
+    ) -> None:
+        now = datetime.now(UTC)
+        if plan.applied_event_ids:
+            await self._db.processed_events.insert_many(
+                [{"_id": e, "at": now} for e in plan.applied_event_ids], ordered=False, session=s
+            )
+        ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
+        for key, state in plan.states.items():
+            doc: Doc = dict(state_to_doc(state))
+            ops.append(InsertOne(doc) if key not in prior else ReplaceOne({"_id": key}, doc))
+        if ops:
+            await self._db.postings.bulk_write(ops, ordered=False, session=s)
+        # Sorted so concurrent consumers touch shared aggregate documents in the same order.
+        for (kind, doc_id), inc in sorted(plan.increments.items()):
+            await self._db[COLLECTION_OF_KIND[kind]].update_one(
+                {"_id": doc_id}, {"$inc": inc}, upsert=True, session=s
+            )
+
+    async def _write_rejects(self, s: AsyncClientSession, rejects: Sequence[Delivered]) -> None:
+        if not rejects:
+            return
+        now = datetime.now(UTC)
+        docs = [
+            {
+                "_id": f"{m.topic}|{m.partition}|{m.offset}",
+                "topic": m.topic,
+                "partition": m.partition,
+                "offset": m.offset,
+                "reason": m.reject_reason,
+                "raw": m.raw,
+                "at": now,
+            }
+            for m in rejects
+        ]
+        await self._db.rejects.insert_many(docs, ordered=False, session=s)
+
+    @staticmethod
+    def _next_offsets(
+        batch: Sequence[Delivered], stored: Mapping[tuple[str, int], int]
+    ) -> dict[tuple[str, int], int]:
+        out = dict(stored)
+        for m in batch:
+            tp = (m.topic, m.partition)
+            out[tp] = max(out.get(tp, 0), m.offset + 1)
+        return out
+
+    async def _write_offsets(
+        self, s: AsyncClientSession, offsets: Mapping[tuple[str, int], int]
+    ) -> None:
+        for (topic, partition), next_offset in sorted(offsets.items()):
+            await self._db.consumer_offsets.update_one(
+                {"_id": offset_id(topic, partition)},
+                {"$set": {"topic": topic, "partition": partition, "next_offset": next_offset}},
+                upsert=True,
+                session=s,
+            )

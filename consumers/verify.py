@@ -1,0 +1,54 @@
+"""Recompute every aggregate from the stored postings and list where the stored ones differ."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from consumers.documents import doc_to_state
+from consumers.store import COLLECTION_OF_KIND
+from rolepulse.domain.aggregates import DocRef, Deltas, coalesce, contribution
+
+
+async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
+    """One line per counter whose stored value differs from the recomputation; [] when equal."""
+    total: Deltas = Counter()
+    async for doc in db.postings.find({}):
+        total.update(contribution(doc_to_state(doc)))
+    expected = coalesce([total])
+    stored: dict[DocRef, dict[str, int]] = {}
+    for kind, collection in COLLECTION_OF_KIND.items():
+        async for doc in db[collection].find({}):
+            stored[(kind, str(doc["_id"]))] = flatten(doc, exclude={"_id"})
+    return diff(expected, stored)
+
+
+def flatten(
+    doc: Mapping[str, Any], exclude: set[str] | None = None, prefix: str = ""
+) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, value in doc.items():
+        if exclude and key in exclude:
+            continue
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten(value, prefix=f"{path}."))
+        elif isinstance(value, int | float):
+            out[path] = int(value)
+    return out
+
+
+def diff(
+    expected: Mapping[DocRef, Mapping[str, int]], stored: Mapping[DocRef, Mapping[str, int]]
+) -> list[str]:
+    lines = []
+    for doc in sorted(set(expected) | set(stored)):
+        want, have = expected.get(doc, {}), stored.get(doc, {})
+        for path in sorted(set(want) | set(have)):
+            w, h = want.get(path, 0), have.get(path, 0)
+            if w != h:
+                lines.append(f"{doc[0]}/{doc[1]} {path}: stored {h}, recomputed {w}")
+    return lines

@@ -1,0 +1,3 @@
+from rolepulse.cli import app
+
+app()

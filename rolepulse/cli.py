@@ -1,0 +1,139 @@
+"""The `rolepulse` command line: one entry point per process kind plus data tools."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+
+from rolepulse.settings import ApiSettings, ConsumerSettings, KafkaSettings, MongoSettings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+err = Console(stderr=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format='{"at":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
+        stream=sys.stderr,
+    )
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+@app.command()
+def run(
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    events: Annotated[
+        Path | None, typer.Option(help="JSONL events to load instead of the demo market")
+    ] = None,
+) -> None:
+    """Start broker, database, consumer and API locally; load a market; serve until Ctrl-C."""
+    from rolepulse.local_run import run_local
+
+    raise typer.Exit(run_local(port=port, events=events, console=err))
+
+
+@app.command()
+def produce(file: Annotated[Path, typer.Argument(help="JSONL file, one event per line")]) -> None:
+    """Publish events to the configured broker's postings topic; prints how many."""
+    from rolepulse.publish import publish_lines
+
+    kafka = KafkaSettings()
+    lines = file.read_bytes().splitlines()
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("publishing", total=len(lines))
+        ends = asyncio.run(publish_lines(lines, kafka, lambda n: progress.advance(task, n)))
+    typer.echo(f"published {sum(_counts(lines))} events to {kafka.topic} ({len(ends)} partitions)")
+
+
+def _counts(lines: list[bytes]) -> list[int]:
+    return [1 for line in lines if line.strip()]
+
+
+@app.command()
+def normalize(
+    file: Annotated[str, typer.Argument(help="JSONL file of events, or - for stdin")] = "-",
+) -> None:
+    """Print the normalization of every event as one JSON object per line."""
+    from rolepulse.domain.normalize import Normalizer
+    from rolepulse.normalize_report import normalize_lines
+    from rolepulse.taxonomy import load_taxonomy
+
+    normalizer = Normalizer(load_taxonomy())
+    with contextlib.ExitStack() as stack:
+        stream = sys.stdin.buffer if file == "-" else stack.enter_context(Path(file).open("rb"))
+        for row in normalize_lines(stream, normalizer):
+            typer.echo(json.dumps(row, ensure_ascii=False))
+
+
+@app.command("demo-market")
+def demo_market(
+    out: Annotated[Path, typer.Option(help="JSONL file to write")],
+    scenario: Annotated[str, typer.Option(help="scenario name")] = "seed-page",
+    seed: Annotated[int, typer.Option(help="random seed")] = 7,
+) -> None:
+    """Write a deterministic demo market as JSONL events."""
+    from rolepulse.demo.seed_page import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    events = SCENARIOS[scenario](seed)
+    with out.open("w", encoding="utf-8") as fh:
+        for event in events:
+            fh.write(json.dumps(event, separators=(",", ":")) + "\n")
+    typer.echo(f"wrote {len(events)} events to {out}")
+
+
+@app.command()
+def consume() -> None:
+    """Run the postings consumer until SIGTERM/SIGINT (drains the batch in flight first)."""
+    from consumers.main import run_consumer
+
+    _logging()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await run_consumer(KafkaSettings(), MongoSettings(), ConsumerSettings(), stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def serve(
+    port: Annotated[int | None, typer.Option(help="override ROLEPULSE_API_PORT")] = None,
+) -> None:
+    """Serve the GraphQL API (GraphiQL at /graphql, health at /healthz)."""
+    from services.main import serve as serve_api
+
+    _logging()
+    api = ApiSettings() if port is None else ApiSettings(port=port)
+    serve_api(api, MongoSettings())
+
+
+@app.command("export-schema")
+def export_schema(
+    out_dir: Annotated[Path, typer.Option(help="where the contract files go")] = Path("schema"),
+) -> None:
+    """Regenerate the committed contracts: event JSON Schema and GraphQL SDL."""
+    from schema.export import event_json_schema
+    from services.graphql.schema import export_sdl
+
+    (out_dir / "posting-event-v1.schema.json").write_text(event_json_schema(), encoding="utf-8")
+    (out_dir / "schema.graphql").write_text(export_sdl(), encoding="utf-8")
+    typer.echo(f"wrote {out_dir}/posting-event-v1.schema.json and {out_dir}/schema.graphql")

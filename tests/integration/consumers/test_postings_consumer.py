@@ -1,0 +1,180 @@
+"""The consumer against real Tansu + SecantusDB: apply, dedupe, dead-letter, replay safely."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+
+from consumers.main import run_consumer
+from consumers.verify import aggregate_differences
+from rolepulse.catchup import wait_consumed
+from rolepulse.publish import publish_lines
+from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
+
+Doc = dict[str, Any]
+
+
+def event(eid: str, sid: str, title: str = "Senior LLM Engineer", **over: Any) -> bytes:
+    body: Doc = {
+        "version": 1,
+        "event_id": eid,
+        "event_type": "posting.observed",
+        "occurred_at": "2026-11-01T10:00:00Z",
+        "source": "greenhouse",
+        "posting": {
+            "source_id": sid,
+            "title": title,
+            "company": "Google LLC",
+            "location": "New York, NY",
+            "description": "Build RAG systems in Python on AWS.",
+            "salary": {"min": 150000, "max": 210000, "currency": "USD", "period": "year"},
+        },
+    }
+    body.update(over)
+    return json.dumps(body).encode()
+
+
+def closed(eid: str, sid: str) -> bytes:
+    return json.dumps(
+        {
+            "version": 1,
+            "event_id": eid,
+            "event_type": "posting.closed",
+            "occurred_at": "2026-11-02T10:00:00Z",
+            "source": "greenhouse",
+            "posting": {"source_id": sid},
+        }
+    ).encode()
+
+
+async def consume_all(
+    kafka: KafkaSettings, mongo: MongoSettings, lines: Sequence[bytes]
+) -> dict[int, int]:
+    """Publish `lines`, run a consumer until all of them are applied, stop it cleanly."""
+    ends = await publish_lines(lines, kafka)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(kafka, mongo, ConsumerSettings(max_batch=50), stop))
+    try:
+        await wait_consumed(mongo, kafka.topic, ends, timeout_s=60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    return ends
+
+
+@pytest.fixture
+async def db(mongo_settings: MongoSettings) -> AsyncIterator[Any]:
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_settings.uri)
+    yield client[mongo_settings.database]
+    await client.close()
+
+
+async def test_postings_reach_aggregates_once(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+) -> None:
+    lines = [
+        event("e1", "1"),
+        event("e1", "1"),  # the same event delivered twice
+        event("e2", "2", title="AI Product Manager"),
+        event("e3", "3"),
+        closed("e4", "3"),
+        event("e5", "4", title="Vice President, Retail Sales"),  # not an AI role
+    ]
+    await consume_all(kafka_settings, mongo_settings, lines)
+
+    llm = await db.role_aggregates.find_one({"_id": "llm-engineer"})
+    assert llm["open"] == 1
+    assert llm["salary"]["n"] == 1
+    assert llm["companies"] == {"Google": 1}
+    market = await db.market_aggregates.find_one({"_id": "market"})
+    assert (market["open_ai"], market["open_total"], market["seen"]) == (2, 3, 4)
+    assert await db.postings.count_documents({}) == 4
+    assert await aggregate_differences(db) == []
+
+
+async def test_invalid_events_go_to_dead_letters_with_reason(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+) -> None:
+    bad = [b"{not json", event("v9", "9", version=9), event("m1", "10", title=None)]
+    await consume_all(kafka_settings, mongo_settings, [*bad, event("ok", "11")])
+
+    reasons = sorted(r["reason"].split(":")[0] async for r in db.rejects.find({}))
+    assert reasons == ["invalid_event", "invalid_json", "unsupported_version"]
+    dlq = await read_topic(kafka_settings, kafka_settings.dlq_topic, 3)
+    assert sorted(m.value for m in dlq) == sorted(bad)
+    headers = [dict(m.headers) for m in dlq]
+    assert all(h["reason"] and h["source_topic"] == kafka_settings.topic.encode() for h in headers)
+    assert (await db.role_aggregates.find_one({"_id": "llm-engineer"}))["open"] == 1
+
+
+async def test_replay_from_the_beginning_changes_nothing(
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+) -> None:
+    lines = [event(f"e{i}", str(i)) for i in range(120)]
+    ends = await consume_all(kafka_settings, mongo_settings, lines)
+    before = await db.role_aggregates.find_one({"_id": "llm-engineer"})
+
+    # A new group has no Kafka offsets: it re-reads everything, as after a crash between the
+    # database commit and the Kafka commit. The offsets stored with each batch make it a no-op.
+    replay = kafka_settings.model_copy(update={"group_id": kafka_settings.group_id + ".replay"})
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_consumer(replay, mongo_settings, ConsumerSettings(), stop))
+    try:
+        await wait_group_committed(replay, ends, timeout_s=60)
+    finally:
+        stop.set()
+    runner = await asyncio.wait_for(task, timeout=30)
+
+    assert runner.stats.skipped_replayed == len(lines)
+    assert await db.role_aggregates.find_one({"_id": "llm-engineer"}) == before
+    assert await aggregate_differences(db) == []
+
+
+async def wait_group_committed(
+    kafka: KafkaSettings, ends: dict[int, int], timeout_s: float
+) -> None:
+    """Wait until `kafka.group_id` has committed every partition up to `ends`."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    partitions = [TopicPartition(kafka.topic, p) for p in ends]
+    try:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                committed = await admin.list_consumer_group_offsets(
+                    kafka.group_id, partitions=partitions
+                )
+                if all(
+                    tp in committed and committed[tp].offset >= ends[tp.partition]
+                    for tp in partitions
+                ):
+                    return
+                await asyncio.sleep(0.2)
+    finally:
+        await admin.close()
+
+
+async def read_topic(kafka: KafkaSettings, topic: str, count: int) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    out: list[Any] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(out) < count:
+                batch = await consumer.getmany(timeout_ms=500)
+                for msgs in batch.values():
+                    out.extend(msgs)
+    finally:
+        await consumer.stop()
+    return out

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from collections import Counter
+
+from consumers.plan import plan_batch
+from rolepulse.domain.aggregates import Deltas, coalesce, contribution
+from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, apply
+from rolepulse.domain.model import NormalizedPosting, Seniority, WorkMode
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def posting(n: int, role: str = "llm-engineer") -> NormalizedPosting:
+    return NormalizedPosting(
+        f"lever:{n}", "lever", str(n), "LLM Engineer", role, Seniority.MID, ("Python",), "Acme",
+        None, WorkMode.REMOTE, None,
+    )  # fmt: skip
+
+
+def obs(eid: str, n: int, h: int, role: str = "llm-engineer") -> Observed:
+    return Observed(eid, T0 + timedelta(hours=h), posting(n, role))
+
+
+def test_duplicate_event_ids_count_once_within_and_across_batches() -> None:
+    batch: list[Transition] = [obs("a", 1, 0), obs("a", 1, 0), obs("b", 2, 0), obs("seen", 3, 0)]
+    plan = plan_batch(batch, {}, {"seen"})
+    assert plan.applied_event_ids == ["a", "b"]
+    assert plan.duplicate_events == 2
+    assert plan.increments[("role", "llm-engineer")]["open"] == 2
+
+
+def test_increments_equal_recomputation_after_updates_and_closes() -> None:
+    first = plan_batch([obs("a", 1, 0), obs("b", 2, 0)], {}, set())
+    prior: dict[str, PostingState] = dict(first.states)
+    second = plan_batch(
+        [obs("c", 1, 1, role="data-scientist"), Closed("d", T0 + timedelta(hours=2), "lever:2")],
+        prior,
+        {"a", "b"},
+    )
+    assert second.inserts == frozenset()
+    combined = coalesce([_as_counter(first.increments), _as_counter(second.increments)])
+    final = {**prior, **second.states}
+    recomputed = coalesce([contribution(s) for s in final.values()])
+    assert _nonzero(combined) == _nonzero(recomputed)
+
+
+def test_unchanged_state_is_not_rewritten() -> None:
+    s = apply(None, obs("a", 1, 5))
+    plan = plan_batch([obs("old", 1, 1)], {"lever:1": s}, set())
+    assert plan.increments == {}
+    assert plan.states["lever:1"].posting == s.posting
+    assert plan.states["lever:1"].first_seen_at == T0 + timedelta(hours=1)
+
+
+def _as_counter(inc: dict[tuple[str, str], dict[str, int]]) -> Deltas:
+    return Counter({(doc, path): v for doc, paths in inc.items() for path, v in paths.items()})
+
+
+def _nonzero(docs: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str], dict[str, int]]:
+    return {d: {p: v for p, v in paths.items() if v} for d, paths in docs.items()}
