@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import doc_to_state
 from consumers.store import COLLECTION_OF_KIND
-from rolepulse.domain.aggregates import DocRef, Deltas, coalesce, contribution
+from rolepulse.domain.aggregates import Deltas, DocRef, coalesce, contribution
 
 
 async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from consumers.plan import plan_batch
 from rolepulse.domain.aggregates import Deltas, coalesce, contribution

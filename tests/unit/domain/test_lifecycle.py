@@ -22,7 +22,8 @@ def at(hours: int) -> datetime:
 
 def test_observation_opens_and_close_closes() -> None:
     s = apply(None, Observed("e1", at(0), posting()))
-    assert s.open and s.posting == posting()
+    assert s.open
+    assert s.posting == posting()
     s = apply(s, Closed("e2", at(1), KEY))
     assert not s.open
     assert s.posting == posting()  # data kept for history
@@ -31,22 +32,27 @@ def test_observation_opens_and_close_closes() -> None:
 def test_newer_observation_updates_data() -> None:
     s = apply(None, Observed("e1", at(0), posting("LLM Engineer")))
     s = apply(s, Observed("e2", at(2), posting("Senior LLM Engineer")))
-    assert s.posting is not None and s.posting.title == "Senior LLM Engineer"
-    assert s.first_seen_at == at(0) and s.last_event_at == at(2)
+    assert s.posting is not None
+    assert s.posting.title == "Senior LLM Engineer"
+    assert s.first_seen_at == at(0)
+    assert s.last_event_at == at(2)
 
 
 def test_older_observation_after_newer_changes_nothing() -> None:
     s = apply(None, Observed("e2", at(2), posting("new")))
     s2 = apply(s, Observed("e1", at(1), posting("old")))
-    assert s2.posting is not None and s2.posting.title == "new"
+    assert s2.posting is not None
+    assert s2.posting.title == "new"
     assert s2.first_seen_at == at(1)
 
 
 def test_close_before_first_observation_leaves_posting_closed() -> None:
     s = apply(None, Closed("c", at(5), KEY))
-    assert not s.open and s.posting is None
+    assert not s.open
+    assert s.posting is None
     s = apply(s, Observed("o", at(1), posting()))  # the older observation arrives late
-    assert not s.open and s.posting == posting()
+    assert not s.open
+    assert s.posting == posting()
 
 
 def test_reobservation_after_close_reopens() -> None:
