@@ -9,7 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -137,3 +137,26 @@ def export_schema(
     (out_dir / "posting-event-v1.schema.json").write_text(event_json_schema(), encoding="utf-8")
     (out_dir / "schema.graphql").write_text(export_sdl(), encoding="utf-8")
     typer.echo(f"wrote {out_dir}/posting-event-v1.schema.json and {out_dir}/schema.graphql")
+
+
+@app.command()
+def verify() -> None:
+    """Recompute every aggregate from the stored postings; exit 1 on any difference."""
+    from pymongo import AsyncMongoClient
+
+    from consumers.verify import aggregate_differences
+
+    mongo = MongoSettings()
+
+    async def main() -> list[str]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri)
+        try:
+            return await aggregate_differences(client[mongo.database])
+        finally:
+            await client.close()
+
+    differences = asyncio.run(main())
+    for line in differences:
+        typer.echo(line)
+    typer.echo(f"{len(differences)} differences between stored and recomputed aggregates")
+    raise typer.Exit(1 if differences else 0)
