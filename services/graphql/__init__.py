@@ -1,0 +1,1 @@
+"""Strawberry GraphQL schema over the aggregate read model."""

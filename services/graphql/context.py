@@ -1,0 +1,51 @@
+"""Per-request context: the read model, the taxonomy and request-scoped DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from strawberry.dataloader import DataLoader
+
+from rolepulse.domain.aggregates import MARKET_DOC
+from rolepulse.domain.taxonomy import RoleInfo
+from schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from services.graphql.errors import UnknownRoleError
+from services.read_model import ReadModel
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Built fresh for every request so loader caches never outlive it (no stale reads)."""
+
+    read_model: ReadModel
+    taxonomy: Mapping[str, RoleInfo]
+    role_docs: DataLoader[str, RoleAggregateDoc]
+    market_docs: DataLoader[str, MarketAggregateDoc]
+
+    def role_info(self, slug: str) -> RoleInfo:
+        info = self.taxonomy.get(slug)
+        if info is None:
+            raise UnknownRoleError(slug, self.taxonomy)
+        return info
+
+    async def market(self) -> MarketAggregateDoc:
+        return await self.market_docs.load(MARKET_DOC)
+
+
+def build_context(read_model: ReadModel, taxonomy: Mapping[str, RoleInfo]) -> Context:
+    async def load_roles(slugs: Sequence[str]) -> list[RoleAggregateDoc]:
+        # One `$in` read for every role a query touches; a role without data is an empty doc.
+        docs = await read_model.roles(slugs)
+        return [docs.get(slug, RoleAggregateDoc()) for slug in slugs]
+
+    async def load_market(keys: Sequence[str]) -> list[MarketAggregateDoc]:
+        doc = await read_model.market()
+        return [doc for _ in keys]
+
+    return Context(
+        read_model=read_model,
+        taxonomy=taxonomy,
+        role_docs=DataLoader(load_fn=load_roles),
+        market_docs=DataLoader(load_fn=load_market),
+    )

@@ -1,0 +1,50 @@
+"""Root resolvers: load aggregate documents through the request's DataLoaders and map them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from rolepulse.domain.compare import TOP_SKILLS, RoleSide, compare
+from rolepulse.domain.model import SalaryBasis
+from services.graphql.comparison import RoleComparison
+from services.graphql.context import Context
+from services.graphql.types import Market, Role
+
+Info = strawberry.Info[Context, None]
+
+
+async def market(info: Info) -> Market:
+    ctx = info.context
+    return Market.from_domain(await ctx.market(), list(ctx.taxonomy))
+
+
+async def roles(info: Info) -> list[Role]:
+    """Every taxonomy role, including those without any open posting yet."""
+    # gather, not a loop of awaits: the DataLoader batches all twelve into one `$in` read.
+    return list(await asyncio.gather(*(_role(info.context, s) for s in info.context.taxonomy)))
+
+
+async def role(info: Info, slug: str) -> Role:
+    return await _role(info.context, slug)
+
+
+async def compare_roles(
+    info: Info, a: str, b: str, salary_basis: SalaryBasis = SalaryBasis.MIDPOINT
+) -> RoleComparison:
+    """Compare `a` against `b`; both roles' `salary` default to `salary_basis`."""
+    ctx = info.context
+    role_a, role_b = await asyncio.gather(_role(ctx, a, salary_basis), _role(ctx, b, salary_basis))
+    result = compare(_side(role_a, salary_basis), _side(role_b, salary_basis))
+    return RoleComparison.from_domain(result, role_a, role_b)
+
+
+def _side(role: Role, basis: SalaryBasis) -> RoleSide:
+    return RoleSide(role.title, role.stats(basis), role.skill_names(TOP_SKILLS))
+
+
+async def _role(ctx: Context, slug: str, basis: SalaryBasis = SalaryBasis.MIDPOINT) -> Role:
+    info = ctx.role_info(slug)
+    doc, market_doc = await asyncio.gather(ctx.role_docs.load(slug), ctx.market())
+    return Role.from_domain(info, doc, market_doc, basis)

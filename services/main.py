@@ -1,0 +1,45 @@
+"""Composition root of the API process: settings -> MongoDB client -> app -> uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+import uvicorn
+from pymongo import AsyncMongoClient
+from starlette.applications import Starlette
+
+from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.settings import ApiSettings, MongoSettings
+from rolepulse.taxonomy import load_taxonomy
+from services.app import create_app
+from services.read_model import MongoReadModel
+
+# Bounded waits so a missing MongoDB turns into GraphQL errors / a 503, never a hung request.
+MONGO_TIMEOUT_MS = 5_000
+
+
+def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleInfo]) -> Starlette:
+    """The app with a MongoDB read model whose client lives exactly as long as the lifespan."""
+    read_model = MongoReadModel()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # Created here, not at import or build time: the async client binds to the running loop.
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+            mongo.uri, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS, timeoutMS=MONGO_TIMEOUT_MS
+        )
+        read_model.attach(client[mongo.database])
+        try:
+            yield
+        finally:
+            read_model.detach()
+            await client.close()
+
+    return create_app(read_model, roles, api, lifespan=lifespan)
+
+
+def serve(api: ApiSettings, mongo: MongoSettings) -> None:
+    """Run the API with uvicorn on api.host:api.port until interrupted (blocks)."""
+    app = build_app(api, mongo, load_taxonomy().roles)
+    uvicorn.run(app, host=api.host, port=api.port, log_level="info", lifespan="on")
