@@ -45,6 +45,27 @@ class PostingV1(_Model):
 class PostingEventV1(_Model):
     """One JSON object per Kafka message on topic `postings`, keyed "<source>:<source_id>"."""
 
+    # The JSON Schema states the rule the model validator below enforces, so producers that only
+    # read the schema file learn it too.
+    model_config = ConfigDict(
+        extra="ignore",
+        frozen=True,
+        json_schema_extra={
+            "if": {"properties": {"event_type": {"const": "posting.observed"}}},
+            "then": {
+                "properties": {
+                    "posting": {
+                        "required": ["title", "company"],
+                        "properties": {
+                            "title": {"type": "string", "minLength": 1},
+                            "company": {"type": "string", "minLength": 1},
+                        },
+                    }
+                }
+            },
+        },
+    )
+
     version: Literal[1]
     event_id: NonEmpty
     event_type: Literal["posting.observed", "posting.closed"]
