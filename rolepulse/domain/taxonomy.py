@@ -6,7 +6,11 @@ I/O and happens in `rolepulse.taxonomy.load_taxonomy`, called from each process'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
+
+from rolepulse.domain.model import Seniority
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,3 +19,77 @@ class RoleInfo:
     name: str  # display name, e.g. "AI Software Engineer"
     focus: str  # one-line focus
     career_path: tuple[str, ...]  # typical progression, e.g. ("Senior AI Engineer", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRule:
+    """How titles map to one role: regexes, matched case-insensitively against the title.
+
+    A title matches when one of `patterns` matches, one of `requires` matches (if any are given)
+    and none of `excludes` matches. Rules are tried in the order the taxonomy lists them.
+    """
+
+    role: str  # role slug
+    patterns: tuple[str, ...]
+    requires: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SeniorityRule:
+    """Title regexes (case-insensitive) that put a posting at one seniority level."""
+
+    level: Seniority
+    patterns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SkillInfo:
+    """A canonical skill with literal aliases and, where literals cannot say it, raw regexes.
+
+    Aliases match case-insensitively on word boundaries; a space or hyphen in an alias matches
+    either. Patterns are regexes compiled case-insensitively; they opt out with `(?-i:...)`.
+    """
+
+    name: str
+    category: str
+    aliases: tuple[str, ...]
+    patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MetroInfo:
+    name: str  # canonical metro name, e.g. "San Francisco"
+    aliases: tuple[str, ...]  # lower-case location strings, e.g. "sf bay area", "san francisco, ca"
+
+
+@dataclass(frozen=True, slots=True)
+class CompanyInfo:
+    name: str  # canonical name with its known capitalization, e.g. "GEICO"
+    aliases: tuple[str, ...]  # lower-case names as boards publish them, e.g. "amazon.com"
+
+
+@dataclass(frozen=True, slots=True)
+class FxTable:
+    """Exchange rates to USD as of one date, and the currency symbols pay text uses."""
+
+    as_of: date
+    rates_to_usd: Mapping[str, float]  # ISO 4217 code -> USD per unit
+    symbols: Mapping[str, str]  # symbol as written, e.g. "CA$" -> "CAD"
+
+
+@dataclass(frozen=True, slots=True)
+class Taxonomy:
+    """All reference data normalization needs, as one immutable, versioned value."""
+
+    version: str
+    roles: Mapping[str, RoleInfo]  # slug -> info, in taxonomy (display) order
+    role_rules: tuple[RoleRule, ...]  # in matching order
+    seniority_rules: tuple[SeniorityRule, ...]  # in precedence order
+    seniority_aliases: Mapping[str, Seniority]  # board seniority labels, lower-case
+    skills: tuple[SkillInfo, ...]
+    metros: tuple[MetroInfo, ...]
+    non_metros: frozenset[str]  # lower-case place names that are no metro ("united states")
+    companies: tuple[CompanyInfo, ...]
+    company_suffixes: tuple[str, ...]  # legal suffixes stripped from company names
+    fx: FxTable

@@ -1,0 +1,215 @@
+"""Pay as published -> annual USD range: parsing pay text, annualizing, plausibility.
+
+One rule annualizes every period (hour x2080, day x260, week x52, month x12, year x1), whatever
+the amount: the site we compare against annualized hourly pay only below 500, which mixed hourly
+and yearly figures in one average.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from rolepulse.domain.model import NormalizedSalary, SalaryPeriod, SalarySource
+from rolepulse.domain.taxonomy import FxTable
+
+PERIOD_FACTORS: Final[Mapping[SalaryPeriod, int]] = {
+    "hour": 2080,
+    "day": 260,
+    "week": 52,
+    "month": 12,
+    "year": 1,
+}
+MIN_PLAUSIBLE_USD: Final = 10_000
+MAX_PLAUSIBLE_USD: Final = 5_000_000
+IMPLAUSIBLE_FLAG: Final = "salary_implausible"
+
+_MULTIPLIERS: Final[Mapping[str, int]] = {
+    "k": 1_000,
+    "thousand": 1_000,
+    "m": 1_000_000,
+    "mm": 1_000_000,
+    "million": 1_000_000,
+    "lakh": 100_000,
+    "lakhs": 100_000,
+    "lac": 100_000,
+    "lacs": 100_000,
+    "lpa": 100_000,
+    "crore": 10_000_000,
+    "crores": 10_000_000,
+}
+_MULT = r"(?:k|thousand|mm|m|million|lakhs?|lacs?|lpa|crores?)(?![a-z])"
+# European "85.000" (dots group thousands) is tried before "140,000.50" (commas group thousands).
+_NUM = r"\d{1,3}(?:\.\d{3})+(?![\d,]|\.\d)|\d[\d,]*(?:\.\d+)?"
+_DOT_GROUPED = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_SEP = r"\s*(?:-|–|—|to|and)\s*"
+# How far after an amount a period phrase ("an hour", "/month") may stand and still describe it.
+_PERIOD_WINDOW: Final = 30
+_PERIOD = re.compile(
+    r"(?P<hour>hourly|(?:per|an?|/)\s*(?:hour|hr)s?\b|/h\b)"
+    r"|(?P<day>daily|day rate|(?:per|an?|/)\s*day\b)"
+    r"|(?P<week>weekly|(?:per|an?|/)\s*(?:week|wk)\b)"
+    r"|(?P<month>monthly|(?:per|an?|/)\s*(?:month|mo|mth)\b)"
+    r"|(?P<year>annual(?:ly)?|yearly|(?:per|an?|/)\s*(?:year|yr|annum)\b|\bp\.?a\b\.?)",
+    re.IGNORECASE,
+)
+_UP_TO = re.compile(r"(?:up\s+to|max(?:imum)?|under|no more than)\W*$", re.IGNORECASE)
+_FROM = re.compile(r"(?:from|starting(?:\s+at)?|min(?:imum)?|at least)\W*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Pay:
+    """Pay as published: either end may be missing (a single figure, "up to", "from")."""
+
+    min: float | None
+    max: float | None
+    currency: str
+    period: SalaryPeriod
+
+
+def annualize(pay: Pay, fx: FxTable, source: SalarySource) -> NormalizedSalary | None:
+    """Annual USD range in whole dollars; None without any amount or for an unknown currency.
+
+    A single figure gives min == max; the published ends are kept as they were.
+    """
+    rate = fx.rates_to_usd.get(pay.currency)
+    low = pay.min if pay.min is not None else pay.max
+    high = pay.max if pay.max is not None else pay.min
+    if rate is None or low is None or high is None:
+        return None
+    factor = PERIOD_FACTORS[pay.period] * rate
+    return NormalizedSalary(
+        min=pay.min,
+        max=pay.max,
+        currency=pay.currency,
+        period=pay.period,
+        annual_min_usd=_whole(low * factor),
+        annual_max_usd=_whole(high * factor),
+        source=source,
+    )
+
+
+def is_plausible(salary: NormalizedSalary) -> bool:
+    """Whether the annual range is one aggregates can trust (10k..5M USD, min <= max)."""
+    low, high = salary.annual_min_usd, salary.annual_max_usd
+    ends_ordered = salary.min is None or salary.max is None or salary.min <= salary.max
+    return MIN_PLAUSIBLE_USD <= low <= high <= MAX_PLAUSIBLE_USD and ends_ordered
+
+
+def _whole(amount: float) -> int:
+    # Half-up rather than Python's banker's rounding, so x.5 never depends on parity.
+    return math.floor(amount + 0.5)
+
+
+class SalaryTextParser:
+    """Finds the first pay range in free text such as "$140K–$249K" or "£90,000 - £110,000"."""
+
+    def __init__(self, fx: FxTable) -> None:
+        self._currencies = _currency_table(fx)
+        cur = "|".join(_currency_regex(token) for token in self._currencies)
+        self._currency = re.compile(cur, re.IGNORECASE)
+        amount = (
+            r"(?P<n{i}>" + _NUM + r")(?![\d%])"
+            r"(?:\s?(?P<m{i}>" + _MULT + r"))?(?:\s?(?P<t{i}>" + cur + r"))?"
+        )
+        # The range starts at a digit, so the scan skips non-digits quickly; a currency written
+        # before the first figure is looked for separately, right before the match.
+        self._range = re.compile(
+            r"(?=\d)(?<![\w.])"
+            + amount.replace("{i}", "1")
+            + r"(?:"
+            + _SEP
+            + r"(?:(?P<c2>"
+            + cur
+            + r")\s?)?"
+            + amount.replace("{i}", "2")
+            + r")?",
+            re.IGNORECASE,
+        )
+        self._prefix = re.compile(r"(?:" + cur + r")\s?$", re.IGNORECASE)
+
+    def parse(self, text: str) -> Pay | None:
+        """The first salary-like range in `text`, or None ("Competitive", "DOE", no amount)."""
+        for match in self._range.finditer(text):
+            pay = self._pay(text, match)
+            if pay is not None:
+                return pay
+        return None
+
+    def _pay(self, text: str, match: re.Match[str]) -> Pay | None:
+        groups = match.groupdict()
+        prefix = self._prefix.search(text, max(0, match.start() - 6), match.start())
+        c1 = prefix.group().strip() if prefix else None
+        currency_token = c1 or groups["t1"] or groups["c2"] or groups["t2"]
+        after = text[match.end() : match.end() + _PERIOD_WINDOW]
+        period_match = _PERIOD.search(after)
+        low, high = _amounts(groups)
+        marked = currency_token or groups["m1"] or groups["m2"] or period_match
+        # "Salary (GBP): 50,000 to 60,000": a large figure in text that names a currency is pay.
+        if not marked and not (low >= 1000 and self._currency.search(text)):
+            return None  # a bare number ("401(k)", "10 years") is not pay
+        currency = self._currency_code(text, currency_token)
+        if high is not None:
+            return Pay(low, high, currency, _period(period_match))
+        before = text[: match.start() - len(prefix.group()) if prefix else match.start()]
+        if _UP_TO.search(before):
+            return Pay(None, low, currency, _period(period_match))
+        single = None if _FROM.search(before) else low
+        return Pay(low, single, currency, _period(period_match))
+
+    def _currency_code(self, text: str, token: str | None) -> str:
+        if token is None:
+            # Fall back to a currency named anywhere ("Salary (EUR): 85,000"); boards we read are
+            # US-centric, and the event schema defaults structured pay to USD as well.
+            found = self._currency.search(text)
+            token = found.group(0) if found else "USD"
+        return self._currencies.get(token, "USD")
+
+
+def _currency_table(fx: FxTable) -> dict[str, str]:
+    """Every currency token -> ISO code, longest first so "CA$" wins over "$"."""
+    table = {code: code for code in fx.rates_to_usd} | dict(fx.symbols)
+    return dict(sorted(table.items(), key=lambda item: -len(item[0])))
+
+
+def _currency_regex(token: str) -> str:
+    # Alphabetic tokens ("USD", "Rs") must stand alone and match case-sensitively ("CAD" is a
+    # currency, "cad" a drawing tool); "$" and "€" may touch the number.
+    if not any(ch.isalpha() for ch in token):
+        return re.escape(token)
+    head = r"\b" if token[0].isalpha() else ""
+    tail = r"(?![A-Za-z])" if token[-1].isalpha() else ""
+    return f"{head}(?-i:{re.escape(token)}){tail}"
+
+
+def _amounts(groups: dict[str, str | None]) -> tuple[float, float | None]:
+    n1, n2 = groups["n1"], groups["n2"]
+    m1, m2 = groups["m1"], groups["m2"]
+    if n2 is not None:
+        # "140-249K": a bare small figure borrows the other end's multiplier.
+        if m1 is None and m2 is not None and _number(n1) < 1000:
+            m1 = m2
+        elif m2 is None and m1 is not None and _number(n2) < 1000:
+            m2 = m1
+    low = _number(n1) * _multiplier(m1)
+    return low, (None if n2 is None else _number(n2) * _multiplier(m2))
+
+
+def _number(text: str | None) -> float:
+    if text is None:
+        return 0.0
+    if _DOT_GROUPED.fullmatch(text):
+        return float(text.replace(".", ""))
+    return float(text.replace(",", "").rstrip(".") or 0)
+
+
+def _multiplier(token: str | None) -> int:
+    return 1 if token is None else _MULTIPLIERS[token.lower()]
+
+
+def _period(match: re.Match[str] | None) -> SalaryPeriod:
+    name = match.lastgroup if match is not None else None
+    return next((period for period in PERIOD_FACTORS if period == name), "year")

@@ -1,0 +1,223 @@
+"""Loading the versioned taxonomy data files into a `rolepulse.domain.taxonomy.Taxonomy`.
+
+This is the only place that reads the JSON files (I/O); call `load_taxonomy()` once in a process's
+composition root and pass the value down. The files are validated here so a broken data change
+fails at start-up, not on the first event that happens to use it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from importlib import resources
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rolepulse.domain.model import Seniority
+from rolepulse.domain.taxonomy import (
+    CompanyInfo,
+    FxTable,
+    MetroInfo,
+    RoleInfo,
+    RoleRule,
+    SeniorityRule,
+    SkillInfo,
+    Taxonomy,
+)
+
+__all__ = ["TaxonomyError", "load_taxonomy"]
+
+_M = TypeVar("_M", bound=BaseModel)
+_N = TypeVar("_N", "_Skill", "_Named")
+
+
+class TaxonomyError(ValueError):
+    """The taxonomy data files are missing, malformed or inconsistent."""
+
+
+class _File(BaseModel):
+    # "_comment" keys document the files for humans; everything else must be known.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    comment: str = Field(default="", alias="_comment")
+
+
+class _Manifest(_File):
+    version: str = Field(min_length=1)
+    description: str = ""
+    files: list[str]
+
+
+class _RoleMatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    priority: int
+    any: list[str] = Field(min_length=1)
+    requires: list[str] = []
+    requires_ai_evidence: bool = False
+    exclude: list[str] = []
+
+
+class _Role(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+    name: str
+    focus: str
+    career_path: list[str] = Field(min_length=1)
+    match: _RoleMatch
+
+
+class _Roles(_File):
+    ai_evidence: list[str] = Field(min_length=1)
+    roles: list[_Role] = Field(min_length=1)
+
+
+class _SeniorityRule(BaseModel):
+    level: Seniority
+    patterns: list[str] = Field(min_length=1)
+
+
+class _Seniority(_File):
+    rules: list[_SeniorityRule]
+    aliases: dict[str, Seniority]
+
+
+class _Skill(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    category: str
+    aliases: list[str] = []
+    patterns: list[str] = []
+
+
+class _Skills(_File):
+    skills: list[_Skill]
+
+
+class _Named(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    aliases: list[str] = []
+
+
+class _Metros(_File):
+    metros: list[_Named]
+    non_metros: list[str] = []
+
+
+class _Companies(_File):
+    companies: list[_Named]
+    legal_suffixes: list[str]
+
+
+class _Fx(_File):
+    as_of: date
+    rates_to_usd: dict[str, float]
+    symbols: dict[str, str]
+
+
+def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
+    """Read and validate the taxonomy JSON files (the packaged ones unless `data_dir` is given)."""
+    root = data_dir if data_dir is not None else resources.files(__name__).joinpath("data")
+    manifest = _read(root, "manifest.json", _Manifest)
+    roles = _read(root, "roles.json", _Roles)
+    seniority = _read(root, "seniority.json", _Seniority)
+    skills = _read(root, "skills.json", _Skills)
+    metros = _read(root, "metros.json", _Metros)
+    companies = _read(root, "companies.json", _Companies)
+    fx = _read(root, "fx.json", _Fx)
+    _check_patterns(roles, seniority, skills)
+    _check_fx(fx)
+    return Taxonomy(
+        version=manifest.version,
+        roles=MappingProxyType({r.slug: _role_info(r) for r in _unique_roles(roles.roles)}),
+        role_rules=_role_rules(roles),
+        seniority_rules=tuple(SeniorityRule(r.level, tuple(r.patterns)) for r in seniority.rules),
+        seniority_aliases=MappingProxyType({_label(k): v for k, v in seniority.aliases.items()}),
+        skills=tuple(
+            SkillInfo(s.name, s.category, tuple(s.aliases), tuple(s.patterns))
+            for s in _unique_names(skills.skills, "skill")
+        ),
+        metros=tuple(MetroInfo(m.name, _aliases(m)) for m in _unique_names(metros.metros, "metro")),
+        non_metros=frozenset(p.lower() for p in metros.non_metros),
+        companies=tuple(
+            CompanyInfo(c.name, _aliases(c)) for c in _unique_names(companies.companies, "company")
+        ),
+        company_suffixes=tuple(companies.legal_suffixes),
+        fx=FxTable(fx.as_of, MappingProxyType(fx.rates_to_usd), MappingProxyType(fx.symbols)),
+    )
+
+
+def _read(root: Traversable, name: str, model: type[_M]) -> _M:
+    try:
+        return model.model_validate_json(root.joinpath(name).read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise TaxonomyError(f"taxonomy file {name}: {exc}") from exc
+
+
+def _role_info(role: _Role) -> RoleInfo:
+    return RoleInfo(role.slug, role.name, role.focus, tuple(role.career_path))
+
+
+def _role_rules(roles: _Roles) -> tuple[RoleRule, ...]:
+    ordered = sorted(roles.roles, key=lambda r: r.match.priority)  # stable: ties keep file order
+    return tuple(
+        RoleRule(
+            role=r.slug,
+            patterns=tuple(r.match.any),
+            requires=tuple(r.match.requires)
+            + (tuple(roles.ai_evidence) if r.match.requires_ai_evidence else ()),
+            excludes=tuple(r.match.exclude),
+        )
+        for r in ordered
+    )
+
+
+def _label(text: str) -> str:
+    """Board seniority labels compare lower-case with '-' and '_' read as spaces."""
+    return " ".join(text.lower().replace("-", " ").replace("_", " ").split())
+
+
+def _aliases(item: _Named) -> tuple[str, ...]:
+    # The canonical name always resolves to itself, whatever the file lists.
+    names = [item.name.lower(), *(a.lower() for a in item.aliases)]
+    return tuple(dict.fromkeys(names))
+
+
+def _unique_roles(roles: list[_Role]) -> list[_Role]:
+    slugs = [r.slug for r in roles]
+    if len(set(slugs)) != len(slugs):
+        raise TaxonomyError(f"duplicate role slugs in roles.json: {slugs}")
+    return roles
+
+
+def _unique_names(items: list[_N], kind: str) -> list[_N]:
+    seen: set[str] = set()
+    for item in items:
+        if item.name in seen:
+            raise TaxonomyError(f"duplicate {kind} {item.name!r}")
+        seen.add(item.name)
+    return items
+
+
+def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> None:
+    patterns: list[str] = list(roles.ai_evidence)
+    for role in roles.roles:
+        patterns += role.match.any + role.match.requires + role.match.exclude
+    for rule in seniority.rules:
+        patterns += rule.patterns
+    for skill in skills.skills:
+        patterns += skill.patterns
+    for pattern in patterns:
+        try:
+            re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise TaxonomyError(f"bad regex {pattern!r}: {exc}") from exc
+
+
+def _check_fx(fx: _Fx) -> None:
+    bad: dict[str, Any] = {c: r for c, r in fx.rates_to_usd.items() if r <= 0 or len(c) != 3}
+    bad |= {s: c for s, c in fx.symbols.items() if c not in fx.rates_to_usd}
+    if fx.rates_to_usd.get("USD") != 1.0 or bad:
+        raise TaxonomyError(f"fx.json: USD must be 1.0 and every rate/symbol valid; bad: {bad}")

@@ -1,0 +1,104 @@
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from rolepulse.taxonomy import TaxonomyError, load_taxonomy
+
+ROLE_SLUGS = [
+    "ai-software-engineer",
+    "ai-ml-engineer",
+    "llm-engineer",
+    "ai-agent-developer",
+    "prompt-engineer",
+    "mlops-engineer",
+    "research-engineer",
+    "research-scientist",
+    "data-scientist",
+    "ai-product-manager",
+    "nlp-engineer",
+    "computer-vision-engineer",
+]
+SEED_SKILLS = {"RAG", "Python", "Rust", "Kubernetes", "AWS", "Docker", "Claude", "OpenAI"}
+SEED_SKILLS |= {"Prompt Engineering", "GCP", "Salesforce", "Azure"}
+
+
+def test_roles_are_the_twelve_slugs_in_taxonomy_order() -> None:
+    taxonomy = load_taxonomy()
+    assert list(taxonomy.roles) == ROLE_SLUGS
+    assert {rule.role for rule in taxonomy.role_rules} == set(ROLE_SLUGS)
+    assert taxonomy.version == "2026-11-25.1"
+
+
+@pytest.mark.parametrize(
+    ("slug", "name", "career_path"),
+    [
+        (
+            "ai-software-engineer",
+            "AI Software Engineer",
+            ("Senior AI Engineer", "Staff Engineer", "Engineering Director"),
+        ),
+        (
+            "ai-product-manager",
+            "AI Product Manager",
+            ("Senior AI PM", "Director of AI Product", "VP of Product"),
+        ),
+    ],
+)
+def test_seed_roles_carry_display_data(slug: str, name: str, career_path: tuple[str, ...]) -> None:
+    role = load_taxonomy().roles[slug]
+    assert (role.name, role.career_path) == (name, career_path)
+    assert role.focus
+
+
+def test_seed_skill_names_and_fx_currencies_exist() -> None:
+    taxonomy = load_taxonomy()
+    assert {skill.name for skill in taxonomy.skills} >= SEED_SKILLS
+    wanted = {"USD", "EUR", "GBP", "CAD", "AUD", "INR", "CHF", "SGD", "JPY"}
+    assert wanted <= set(taxonomy.fx.rates_to_usd)
+    assert taxonomy.fx.rates_to_usd["USD"] == 1.0
+
+
+def test_remote_is_no_metro() -> None:
+    metros = load_taxonomy().metros
+    assert all("remote" not in metro.aliases for metro in metros)
+
+
+def _copy_data(tmp_path: Path) -> Path:
+    source = resources.files("rolepulse.taxonomy").joinpath("data")
+    target = tmp_path / "data"
+    target.mkdir()
+    for entry in source.iterdir():
+        if entry.name.endswith(".json"):
+            (target / entry.name).write_bytes(entry.read_bytes())
+    return target
+
+
+def test_a_copy_of_the_data_loads_the_same(tmp_path: Path) -> None:
+    assert load_taxonomy(_copy_data(tmp_path)) == load_taxonomy()
+
+
+def test_a_bad_regex_fails_at_load(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    roles = json.loads((data / "roles.json").read_text())
+    roles["roles"][0]["match"]["any"].append("(unclosed")
+    (data / "roles.json").write_text(json.dumps(roles))
+    with pytest.raises(TaxonomyError, match="bad regex"):
+        load_taxonomy(data)
+
+
+def test_a_missing_file_fails_at_load(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    (data / "fx.json").unlink()
+    with pytest.raises(TaxonomyError, match=r"fx\.json"):
+        load_taxonomy(data)
+
+
+def test_duplicate_role_slugs_fail(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    roles = json.loads((data / "roles.json").read_text())
+    roles["roles"].append(roles["roles"][0])
+    (data / "roles.json").write_text(json.dumps(roles))
+    with pytest.raises(TaxonomyError, match="duplicate role"):
+        load_taxonomy(data)
