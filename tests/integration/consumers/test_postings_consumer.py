@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
+from consumers.decode import Rejected, decode
 from consumers.main import run_consumer
+from consumers.store import Delivered, MongoBatchStore
 from consumers.verify import aggregate_differences
 from rolepulse.catchup import wait_consumed
+from rolepulse.domain.normalize import Normalizer
 from rolepulse.publish import publish_lines
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
+from rolepulse.taxonomy import load_taxonomy
 
 Doc = dict[str, Any]
 
@@ -105,7 +108,7 @@ async def test_invalid_events_go_to_dead_letters_with_reason(
     bad = [b"{not json", event("v9", "9", version=9), event("m1", "10", title=None)]
     await consume_all(kafka_settings, mongo_settings, [*bad, event("ok", "11")])
 
-    reasons = sorted(r["reason"].split(":")[0] async for r in db.rejects.find({}))
+    reasons = sorted([r["reason"].split(":")[0] async for r in db.rejects.find({})])
     assert reasons == ["invalid_event", "invalid_json", "unsupported_version"]
     dlq = await read_topic(kafka_settings, kafka_settings.dlq_topic, 3)
     assert sorted(m.value for m in dlq) == sorted(bad)
@@ -121,43 +124,63 @@ async def test_replay_from_the_beginning_changes_nothing(
     ends = await consume_all(kafka_settings, mongo_settings, lines)
     before = await db.role_aggregates.find_one({"_id": "llm-engineer"})
 
-    # A new group has no Kafka offsets: it re-reads everything, as after a crash between the
-    # database commit and the Kafka commit. The offsets stored with each batch make it a no-op.
+    # A new group has no Kafka offsets, as after a crash between the database commit and the
+    # Kafka commit. One fresh event per partition, published after the old ones, is applied only
+    # once the group has gone past everything before it.
     replay = kafka_settings.model_copy(update={"group_id": kafka_settings.group_id + ".replay"})
     stop = asyncio.Event()
     task = asyncio.create_task(run_consumer(replay, mongo_settings, ConsumerSettings(), stop))
     try:
-        await wait_group_committed(replay, ends, timeout_s=60)
+        fresh_ends = await publish_one_per_partition(replay, ends)
+        await wait_consumed(mongo_settings, replay.topic, fresh_ends, timeout_s=60)
     finally:
         stop.set()
-    runner = await asyncio.wait_for(task, timeout=30)
+        runner = await asyncio.wait_for(task, timeout=30)
 
-    assert runner.stats.skipped_replayed == len(lines)
-    assert await db.role_aggregates.find_one({"_id": "llm-engineer"}) == before
+    assert runner.stats.applied == len(ends)
+    after = await db.role_aggregates.find_one({"_id": "llm-engineer"})
+    assert after["open"] == before["open"] + len(ends)
     assert await aggregate_differences(db) == []
 
 
-async def wait_group_committed(
-    kafka: KafkaSettings, ends: dict[int, int], timeout_s: float
-) -> None:
-    """Wait until `kafka.group_id` has committed every partition up to `ends`."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    partitions = [TopicPartition(kafka.topic, p) for p in ends]
+async def test_a_batch_applied_twice_counts_once(mongo_settings: MongoSettings, db: Any) -> None:
+    normalizer = Normalizer(load_taxonomy())
+    raws = [event("a", "1"), event("b", "2"), b"not json"]
+    batch = [delivered(offset, raw, normalizer) for offset, raw in enumerate(raws)]
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_settings.uri, tz_aware=True)
+    store = MongoBatchStore(client, mongo_settings.database)
     try:
-        async with asyncio.timeout(timeout_s):
-            while True:
-                committed = await admin.list_consumer_group_offsets(
-                    kafka.group_id, partitions=partitions
-                )
-                if all(
-                    tp in committed and committed[tp].offset >= ends[tp.partition]
-                    for tp in partitions
-                ):
-                    return
-                await asyncio.sleep(0.2)
+        first = await store.apply(batch)
+        second = await store.apply(batch)
     finally:
-        await admin.close()
+        await client.close()
+
+    assert (first.applied, first.rejected, first.skipped_replayed) == (2, 1, 0)
+    assert (second.applied, second.rejected, second.skipped_replayed) == (0, 0, 3)
+    assert (await db.role_aggregates.find_one({"_id": "llm-engineer"}))["open"] == 2
+    assert await db.rejects.count_documents({}) == 1
+    assert await aggregate_differences(db) == []
+
+
+def delivered(offset: int, raw: bytes, normalizer: Normalizer) -> Delivered:
+    outcome = decode(raw, normalizer)
+    if isinstance(outcome, Rejected):
+        return Delivered("postings", 0, offset, None, outcome.reason, raw)
+    return Delivered("postings", 0, offset, outcome)
+
+
+async def publish_one_per_partition(kafka: KafkaSettings, ends: dict[int, int]) -> dict[int, int]:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        out = {}
+        for partition in ends:
+            raw = event(f"fresh-{partition}", f"fresh-{partition}")
+            meta = await producer.send_and_wait(kafka.topic, raw, partition=partition)
+            out[partition] = meta.offset + 1
+        return out
+    finally:
+        await producer.stop()
 
 
 async def read_topic(kafka: KafkaSettings, topic: str, count: int) -> list[Any]:
