@@ -1,0 +1,162 @@
+"""docker-compose.yml and deploy/Dockerfile, checked without a Docker engine.
+
+The compose file is validated against the vendored Compose Specification schema; the rest
+checks that it agrees with the code: settings names, CLI commands, files it mounts or copies.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+from pydantic_settings import BaseSettings
+
+from rolepulse import settings as settings_module
+from rolepulse.cli import app as cli_app
+
+ROOT = Path(__file__).resolve().parents[3]
+APP_SERVICES = {"api": "serve", "consumer": "consume"}
+
+Compose = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def compose() -> Compose:
+    loaded: Compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def validator() -> Draft7Validator:
+    # The schema names draft-07 by a URI jsonschema does not map, so pick the draft explicitly.
+    schema = json.loads((ROOT / "deploy" / "compose-spec.json").read_text())
+    Draft7Validator.check_schema(schema)
+    return Draft7Validator(schema)
+
+
+def settings_env_names() -> set[str]:
+    names = set()
+    for value in vars(settings_module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value is not BaseSettings
+        ):
+            prefix = str(value.model_config.get("env_prefix", ""))
+            names |= {f"{prefix}{field}".upper() for field in value.model_fields}
+    return names
+
+
+def test_compose_file_matches_the_compose_specification(
+    compose: Compose, validator: Draft7Validator
+) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(compose)]
+    assert errors == []
+
+
+def test_the_schema_rejects_a_broken_compose_file(
+    compose: Compose, validator: Draft7Validator
+) -> None:
+    broken = copy.deepcopy(compose)
+    broken["services"]["api"]["depends_on"]["mongo"]["condition"] = "service_ready"
+    broken["services"]["api"]["healthcheck"]["interval"] = 10
+    assert len(list(validator.iter_errors(broken))) == 2
+
+
+def test_rolepulse_variables_exist_in_settings(compose: Compose) -> None:
+    known = settings_env_names()
+    used = {
+        name
+        for service in compose["services"].values()
+        for name in service.get("environment", {})
+        if name.startswith("ROLEPULSE_")
+    }
+    assert used, "the app services are configured through ROLEPULSE_ variables"
+    assert used - known == set()
+
+
+def test_app_services_run_existing_cli_commands_from_the_one_image(compose: Compose) -> None:
+    commands = {
+        info.name or info.callback.__name__ for info in cli_app.registered_commands if info.callback
+    }
+    for name, command in APP_SERVICES.items():
+        service = compose["services"][name]
+        assert service["command"] == [command]
+        assert command in commands
+        assert service["build"] == {"context": ".", "dockerfile": "deploy/Dockerfile"}
+    env = compose["services"]["api"]["environment"]
+    assert env["ROLEPULSE_API_HOST"] == "0.0.0.0"
+    assert "replicaSet=rs0" in env["ROLEPULSE_MONGO_URI"]
+
+
+def test_dependencies_wait_on_conditions_their_targets_can_meet(compose: Compose) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        for target, rule in service.get("depends_on", {}).items():
+            if rule["condition"] == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits on {target}'s health"
+            if rule["condition"] == "service_completed_successfully":
+                assert services[target].get("restart") == "no", f"{target} must run once"
+
+
+def test_kafka_init_creates_the_configured_topics(compose: Compose) -> None:
+    env = compose["services"]["consumer"]["environment"]
+    kafka_env = compose["services"]["kafka"]["environment"]
+    script = " ".join(compose["services"]["kafka-init"]["command"])
+    assert kafka_env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    for topic in (env["ROLEPULSE_KAFKA_TOPIC"], env["ROLEPULSE_KAFKA_DLQ_TOPIC"]):
+        assert re.search(rf"(^|\s){re.escape(topic)}(\s|;|$)", script), topic
+    assert f"--partitions {env['ROLEPULSE_KAFKA_PARTITIONS']}" in script
+
+
+def test_mongo_replica_set_init_matches_the_uri(compose: Compose) -> None:
+    mongo = compose["services"]["mongo"]
+    assert mongo["command"][mongo["command"].index("--replSet") + 1] == "rs0"
+    mounts = [volume.split(":") for volume in mongo["volumes"] if volume.startswith("./")]
+    for source, target, *_ in mounts:
+        assert (ROOT / source).is_file(), source
+        assert target in mongo["healthcheck"]["test"]
+    init_script = (ROOT / "deploy" / "mongo" / "rs-init.js").read_text()
+    assert '_id: "rs0"' in init_script
+    assert 'host: "mongo:27017"' in init_script
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined."""
+    text = (ROOT / "deploy" / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines()]
+    pairs = [line.split(maxsplit=1) for line in lines if line and not line.startswith("#")]
+    return [(pair[0].upper(), pair[1] if len(pair) > 1 else "") for pair in pairs]
+
+
+def test_dockerfile_copies_paths_that_exist_and_every_package() -> None:
+    copied: set[str] = set()
+    for instruction, rest in dockerfile_instructions():
+        args = shlex.split(rest)
+        if instruction == "COPY" and not any(arg.startswith("--from") for arg in args):
+            copied |= {source.rstrip("/") for source in args[:-1]}
+    missing = sorted(source for source in copied if not (ROOT / source).exists())
+    assert missing == []
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert packages <= copied
+    assert {"pyproject.toml", pyproject["project"]["readme"]} <= copied
+
+
+def test_dockerfile_entrypoint_is_the_project_console_script() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    entrypoints = [
+        args for instruction, args in dockerfile_instructions() if instruction == "ENTRYPOINT"
+    ]
+    assert len(entrypoints) == 1
+    assert json.loads(entrypoints[0]) == list(pyproject["project"]["scripts"])
