@@ -10,7 +10,9 @@ from consumers.decode import PostingNormalizer, Rejected, decode
 from rolepulse.domain.lifecycle import Closed
 
 
-def normalize_lines(lines: Iterable[bytes], normalizer: PostingNormalizer) -> Iterator[dict[str, Any]]:
+def normalize_lines(
+    lines: Iterable[bytes], normalizer: PostingNormalizer
+) -> Iterator[dict[str, Any]]:
     for raw in lines:
         if raw.strip():
             yield normalize_row(raw.strip(), normalizer)

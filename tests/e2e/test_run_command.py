@@ -25,7 +25,8 @@ def children_of(pid: int) -> set[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
+    found: set[int] = set()
+    frontier = {pid}
     while frontier:
         frontier = {p for p, parent in parents.items() if parent in frontier} - found
         found |= frontier
@@ -45,11 +46,11 @@ def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: 
     sample = [e for e in generate() if e["event_type"] == "posting.observed"][:300]
     events.write_text("\n".join(json.dumps(e) for e in sample) + "\n")
     port = 18_000 + os.getpid() % 1000
-    log = (tmp_path / "run.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rolepulse", "run", "--port", str(port), "--events", str(events)],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"COLUMNS": "200"},
-    )  # fmt: skip
+    with (tmp_path / "run.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rolepulse", "run", "--port", str(port), "--events", events],
+            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"COLUMNS": "200"},
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
         while "GraphiQL:" not in (tmp_path / "run.log").read_text():
@@ -64,7 +65,8 @@ def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: 
         assert r.status_code == 200
         body = r.json()
         assert body.get("errors") is None, body
-        assert body["data"]["market"]["postingsSeen"] == len(sample)
+        postings = {(e["source"], e["posting"]["source_id"]) for e in sample}  # type: ignore[index]
+        assert body["data"]["market"]["postingsSeen"] == len(postings)
         assert (
             httpx.get(
                 f"http://127.0.0.1:{port}/graphql", headers={"accept": "text/html"}

@@ -24,7 +24,7 @@ from rolepulse.taxonomy import load_taxonomy
 Doc = dict[str, Any]
 
 
-def event(eid: str, sid: str, title: str = "Senior LLM Engineer", **over: Any) -> bytes:
+def event(eid: str, sid: str, title: str | None = "Senior LLM Engineer", **over: Any) -> bytes:
     body: Doc = {
         "version": 1,
         "event_id": eid,

@@ -146,6 +146,7 @@ def test_salary_stats_on_each_basis() -> None:
     for i, (lo, hi) in enumerate([(100_000, 200_000), (120_000, 160_000), (90_000, 300_000)]):
         c.update(contribution(state(posting(key=f"x:{i}", salary=(lo, hi)), key=f"x:{i}")))
     salary = _nested(coalesce([c])[("role", "llm-engineer")])["salary"]
+    assert isinstance(salary, dict)
     s = salary_stats(salary, SalaryBasis.MAX)
     assert (s.n, s.median, s.p25, s.p75) == (3, 200_000, 180_000, 250_000)
     assert s.average == pytest.approx(220_000)
