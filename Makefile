@@ -8,7 +8,7 @@ test:  ## create .venv if missing, install with dev extras, then check
 	bash scripts/test
 
 run:  ## the whole system locally: Tansu, SecantusDB, consumer and API
-	.venv/bin/rolepulse run
+	bash scripts/run
 
 fmt:  ## rewrite formatting and apply safe lint fixes
 	.venv/bin/ruff format .
