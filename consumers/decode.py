@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import ValidationError
-from rolepulse.domain.normalize import NormalizationError
 
 from rolepulse.domain.lifecycle import Closed, Observed, Transition
 from rolepulse.domain.model import NormalizedPosting
+from rolepulse.domain.normalize import NormalizationError
 from schema.events import SUPPORTED_VERSIONS, PostingEventV1
 
 # Real scrapers send a few KB; anything this large is a producer bug, not a posting.

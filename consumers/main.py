@@ -7,12 +7,12 @@ import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
-from rolepulse.domain.normalize import Normalizer
 
 from consumers.dead_letters import DeadLetters
 from consumers.runner import PostingsConsumer, SeekToStoredOffsets
 from consumers.store import MongoBatchStore
 from consumers.topics import ensure_topics
+from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 
