@@ -13,7 +13,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from rolepulse.domain.lifecycle import Closed, Observed, Transition
+from rolepulse.domain.lifecycle import Closed, Expired, Observed, Transition
 from rolepulse.domain.model import NormalizedPosting
 from rolepulse.domain.normalize import NormalizationError
 from schema.events import SUPPORTED_VERSIONS, PostingEventV1
@@ -51,6 +51,9 @@ def decode(raw: bytes | None, normalizer: PostingNormalizer) -> Transition | Rej
     except ValidationError as exc:
         return Rejected(f"invalid_event: {_summarize(exc)}")
     occurred_at = _millis(event.occurred_at)
+    if event.reason == "expired" and event.last_observed_at is not None:
+        observed = _millis(event.last_observed_at)
+        return Expired(event.event_id, occurred_at, event.posting_key, observed)
     if event.event_type == "posting.closed":
         return Closed(event.event_id, occurred_at, event.posting_key)
     try:

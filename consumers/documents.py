@@ -39,6 +39,8 @@ def state_to_doc(state: PostingState) -> PostingDoc:
         first_seen_at=state.first_seen_at,
         last_event_at=state.last_event_at,
         last_event_id=state.last_event_id,
+        last_observed_at=state.last_observed_at,
+        closed_reason=state.closed_reason,
     )
 
 
@@ -66,9 +68,11 @@ def doc_to_state(doc: Mapping[str, Any]) -> PostingState:
         posting_key=doc["_id"],
         posting=posting,
         open=bool(doc["open"]),
-        last_event_at=_utc_required(doc["last_event_at"]),
+        last_event_at=as_utc(doc["last_event_at"]),
         last_event_id=doc["last_event_id"],
-        first_seen_at=_utc_required(doc["first_seen_at"]),
+        first_seen_at=as_utc(doc["first_seen_at"]),
+        last_observed_at=_utc(doc.get("last_observed_at")),
+        closed_reason=doc.get("closed_reason"),
     )
 
 
@@ -99,8 +103,8 @@ def _salary(d: Mapping[str, Any]) -> NormalizedSalary:
 # MongoDB stores datetimes as UTC milliseconds and returns them naive unless the client is
 # tz-aware; normalize so states read back compare equal to the ones written.
 def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc_required(value)
+    return None if value is None else as_utc(value)
 
 
-def _utc_required(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -9,6 +9,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from consumers.dead_letters import DeadLetters
+from consumers.faults import Faults
+from consumers.metrics import ConsumerMetrics
 from consumers.runner import PostingsConsumer, SeekToStoredOffsets
 from consumers.store import MongoBatchStore
 from consumers.topics import ensure_topics
@@ -44,8 +46,13 @@ async def run_consumer(
         heartbeat_interval_ms=kafka.heartbeat_interval_ms,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )
+    faults = Faults(settings.fault_kill_at, settings.fault_kill_on_batch)
+    metrics = ConsumerMetrics()
+    metrics_server = None
     try:
-        store = MongoBatchStore(client, mongo.database)
+        if settings.metrics_port is not None:
+            metrics_server = metrics.serve(settings.metrics_host, settings.metrics_port)
+        store = MongoBatchStore(client, mongo.database, faults)
         await store.ensure_indexes()
         await producer.start()
         consumer.subscribe([kafka.topic], listener=SeekToStoredOffsets(consumer, store))
@@ -57,6 +64,8 @@ async def run_consumer(
             normalizer,
             max_batch=settings.max_batch,
             poll_timeout_ms=settings.poll_timeout_ms,
+            metrics=metrics,
+            faults=faults,
         )
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)
         await runner.run(stop)
@@ -65,3 +74,5 @@ async def run_consumer(
         await consumer.stop()
         await producer.stop()
         await client.close()
+        if metrics_server is not None:
+            metrics_server.shutdown()

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 
 from rolepulse.domain.aggregates import DocRef, coalesce, delta
-from rolepulse.domain.lifecycle import Observed, PostingState, Transition, apply
+from rolepulse.domain.lifecycle import PostingState, Transition, apply, transition_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +20,6 @@ class BatchPlan:
     increments: dict[DocRef, dict[str, int]]  # one $inc document per touched aggregate document
     applied_event_ids: list[str]
     duplicate_events: int
-
-
-def transition_key(t: Transition) -> str:
-    return t.posting.posting_key if isinstance(t, Observed) else t.posting_key
 
 
 def plan_batch(
@@ -41,7 +37,7 @@ def plan_batch(
             duplicates += 1
             continue
         key = transition_key(t)
-        states[key] = apply(states.get(key), t)
+        states[key] = apply(states.get(key), t)  # None only for an expiry of an unknown posting
         applied.append(t.event_id)
         applied_set.add(t.event_id)
     touched = {k: s for k, s in states.items() if s is not None and s != prior.get(k)}

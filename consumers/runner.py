@@ -25,6 +25,8 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 
 from consumers.dead_letters import DeadLetters
 from consumers.decode import PostingNormalizer, Rejected, decode
+from consumers.faults import NO_FAULTS, Faults
+from consumers.metrics import ConsumerMetrics
 from consumers.store import BatchResult, Delivered, MongoBatchStore
 
 log = logging.getLogger("rolepulse.consumer")
@@ -74,6 +76,8 @@ class PostingsConsumer:
         max_batch: int,
         poll_timeout_ms: int,
         max_backoff_s: float = 5.0,
+        metrics: ConsumerMetrics | None = None,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self._consumer = consumer  # aiokafka.AIOKafkaConsumer, subscribed by the caller
         self._store = store
@@ -83,6 +87,8 @@ class PostingsConsumer:
         self._poll_timeout_ms = poll_timeout_ms
         self._max_backoff_s = max_backoff_s
         self.stats = ConsumerStats()
+        self.metrics = metrics or ConsumerMetrics()
+        self._faults = faults
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in flight when it is set completes first."""
@@ -97,10 +103,15 @@ class PostingsConsumer:
         self, records: Mapping[TopicPartition, Sequence[Any]], stop: asyncio.Event
     ) -> None:
         started = time.perf_counter()
+        self._faults.batch_started()
         batch, rejected = self._decode(records)
+        self._faults.reached("decoded")
         await self._with_retry(lambda: self._dead_letters.publish(rejected), stop)
+        self._faults.reached("dead_lettered")
         result = await self._with_retry(lambda: self._store.apply(batch), stop)
+        self._faults.reached("db_committed")
         await self._commit(result)
+        self._faults.reached("kafka_committed")
         self._record(result, batch, time.perf_counter() - started)
 
     def _decode(
@@ -155,10 +166,16 @@ class PostingsConsumer:
         s.duplicates += result.duplicates
         s.skipped_replayed += result.skipped_replayed
         s.last_batch_seconds = seconds
-        for m in batch:
-            if m.reject_reason is not None:
-                reason = m.reject_reason.split(":", 1)[0]
-                s.rejected_by_reason[reason] = s.rejected_by_reason.get(reason, 0) + 1
+        reasons = [m.reject_reason.split(":", 1)[0] for m in batch if m.reject_reason is not None]
+        for reason in reasons:
+            s.rejected_by_reason[reason] = s.rejected_by_reason.get(reason, 0) + 1
+        self.metrics.record_batch(result, reasons, seconds)
+        # highwater() is the only end offset Tansu reports correctly (DESIGN.md).
+        highwaters = {
+            (tp.topic, tp.partition): self._consumer.highwater(tp)
+            for tp in self._consumer.assignment()
+        }
+        self.metrics.record_lag(highwaters, result.next_offsets)
         log.info(
             "batch: %d messages, %d applied, %d duplicates, %d rejected, %d replayed, %.3fs",
             len(batch),

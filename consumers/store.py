@@ -15,20 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
-from pymongo import AsyncMongoClient, InsertOne, ReplaceOne
+from pymongo import AsyncMongoClient, InsertOne, ReplaceOne, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from consumers.documents import doc_to_state, state_to_doc
-from consumers.plan import BatchPlan, plan_batch, transition_key
-from rolepulse.domain.lifecycle import PostingState, Transition
+from consumers.documents import as_utc, doc_to_state, state_to_doc
+from consumers.faults import NO_FAULTS, Faults
+from consumers.plan import BatchPlan, plan_batch
+from rolepulse.domain.history import iso_week, role_snapshot, week_start
+from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
 
 Doc = dict[str, Any]
 
 COLLECTION_OF_KIND = {"role": "role_aggregates", "market": "market_aggregates"}
+STREAM_CLOCK_ID = "postings"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +60,23 @@ def offset_id(topic: str, partition: int) -> str:
 
 
 class MongoBatchStore:
-    def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[Doc], database: str, faults: Faults = NO_FAULTS
+    ) -> None:
         self._client = client
         self._db: AsyncDatabase[Doc] = client[database]
+        self._faults = faults
 
     async def ensure_indexes(self) -> None:
         await self._db.postings.create_index([("role", 1), ("open", 1)])
         await self._db.rejects.create_index([("at", 1)])
+        # The sweeper's query: open postings by last observation.
+        await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
+        await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
+
+    async def stream_time(self) -> datetime | None:
+        doc = await self._db.stream_clock.find_one({"_id": STREAM_CLOCK_ID})
+        return None if doc is None else as_utc(doc["max_event_at"])
 
     async def stored_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         ids = [offset_id(topic, p) for p in partitions]
@@ -90,11 +103,15 @@ class MongoBatchStore:
         prior = await self._prior_states(s, {transition_key(t) for t in transitions})
         seen = await self._seen_events(s, {t.event_id for t in transitions})
         plan = plan_batch(transitions, prior, seen)
-        await self._write(s, plan, prior)
+        await self._write_postings(s, plan, prior)
+        self._faults.reached("postings_written")
+        clock = await self._advance_clock(s, transitions)
+        await self._write_aggregates(s, plan, clock)
         rejects = [m for m in fresh if m.transition is None]
         await self._write_rejects(s, rejects)
         next_offsets = self._next_offsets(batch, stored)
         await self._write_offsets(s, next_offsets)
+        self._faults.reached("aggregates_written")
         return BatchResult(
             applied=len(plan.applied_event_ids),
             duplicates=plan.duplicate_events,
@@ -124,7 +141,7 @@ class MongoBatchStore:
         )
         return {d["_id"] async for d in cursor}
 
-    async def _write(
+    async def _write_postings(
         self, s: AsyncClientSession, plan: BatchPlan, prior: Mapping[str, PostingState]
     ) -> None:
         now = datetime.now(UTC)
@@ -138,11 +155,53 @@ class MongoBatchStore:
             ops.append(InsertOne(doc) if key not in prior else ReplaceOne({"_id": key}, doc))
         if ops:
             await self._db.postings.bulk_write(ops, ordered=False, session=s)
+
+    async def _advance_clock(
+        self, s: AsyncClientSession, transitions: Sequence[Transition]
+    ) -> datetime | None:
+        """Stream time: the latest event time applied so far (drives history and expiry)."""
+        times = [t.occurred_at for t in transitions if isinstance(t, Observed | Closed)]
+        if not times:
+            return await self.stream_time()
+        doc = await self._db.stream_clock.find_one_and_update(
+            {"_id": STREAM_CLOCK_ID},
+            {"$max": {"max_event_at": max(times)}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=s,
+        )
+        assert doc is not None  # an upsert returning the document after it always finds one
+        return as_utc(doc["max_event_at"])
+
+    async def _write_aggregates(
+        self, s: AsyncClientSession, plan: BatchPlan, clock: datetime | None
+    ) -> None:
         # Sorted so concurrent consumers touch shared aggregate documents in the same order.
         for (kind, doc_id), inc in sorted(plan.increments.items()):
-            await self._db[COLLECTION_OF_KIND[kind]].update_one(
-                {"_id": doc_id}, {"$inc": inc}, upsert=True, session=s
+            doc = await self._db[COLLECTION_OF_KIND[kind]].find_one_and_update(
+                {"_id": doc_id},
+                {"$inc": inc},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=s,
             )
+            assert doc is not None  # as above
+            if kind == "role" and clock is not None:
+                await self._write_week(s, doc_id, doc, clock)
+
+    async def _write_week(
+        self, s: AsyncClientSession, role: str, role_doc: Mapping[str, Any], clock: datetime
+    ) -> None:
+        week = iso_week(clock)
+        snapshot = role_snapshot(role_doc) | {
+            "role": role,
+            "week": week,
+            "week_start": datetime.combine(week_start(clock), time(), UTC),
+            "as_of": clock,
+        }
+        await self._db.role_weekly.replace_one(
+            {"_id": f"{role}|{week}"}, snapshot, upsert=True, session=s
+        )
 
     async def _write_rejects(self, s: AsyncClientSession, rejects: Sequence[Delivered]) -> None:
         if not rejects:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -15,18 +14,22 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
-from rolepulse.settings import ApiSettings, ConsumerSettings, KafkaSettings, MongoSettings
+from rolepulse.settings import (
+    ApiSettings,
+    ConsumerSettings,
+    KafkaSettings,
+    MongoSettings,
+    SweeperSettings,
+)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 err = Console(stderr=True)
 
 
 def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format='{"at":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}',
-        stream=sys.stderr,
-    )
+    from rolepulse.logs import configure
+
+    configure()
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -110,6 +113,28 @@ def consume() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         await run_consumer(KafkaSettings(), MongoSettings(), ConsumerSettings(), stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def sweep(
+    once: Annotated[bool, typer.Option(help="sweep once and exit")] = False,
+) -> None:
+    """Publish expiry events for open postings not re-observed within the expiry window."""
+    from consumers.sweeper import run_sweeper, sweep_once_with_clients
+
+    _logging()
+    kafka, mongo, settings = KafkaSettings(), MongoSettings(), SweeperSettings()
+    if once:
+        count = asyncio.run(sweep_once_with_clients(kafka, mongo, settings))
+        typer.echo(f"published {count} expiry events")
+        return
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await run_sweeper(kafka, mongo, settings, stop)
 
     asyncio.run(main())
 

@@ -104,6 +104,7 @@ def _children(env: dict[str, str], console: Console) -> Iterator[list[subprocess
     procs = [
         subprocess.Popen([*cmd, "consume"], env=env, start_new_session=True),
         subprocess.Popen([*cmd, "serve"], env=env, start_new_session=True),
+        subprocess.Popen([*cmd, "sweep"], env=env, start_new_session=True),
     ]
     try:
         yield procs

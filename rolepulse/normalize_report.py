@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from consumers.decode import PostingNormalizer, Rejected, decode
-from rolepulse.domain.lifecycle import Closed
+from rolepulse.domain.lifecycle import Closed, Expired
 
 
 def normalize_lines(
@@ -35,7 +35,7 @@ def normalize_row(raw: bytes, normalizer: PostingNormalizer) -> dict[str, Any]:
     if isinstance(outcome, Rejected):
         row["error"] = outcome.reason
         return row
-    if isinstance(outcome, Closed):
+    if isinstance(outcome, Closed | Expired):
         row["posting_key"] = outcome.posting_key
         return row
     p = outcome.posting

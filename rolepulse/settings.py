@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,7 +35,12 @@ class ConsumerSettings(BaseSettings):
 
     max_batch: int = Field(default=2000, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=1)
-    metrics_port: int | None = None
+    metrics_port: int | None = None  # Prometheus /metrics; None: no metrics server
+    metrics_host: str = "127.0.0.1"
+    # Fault injection for the crash tests: SIGKILL this process when the Nth batch reaches this
+    # step (see consumers/faults.py). Never set in production.
+    fault_kill_at: str | None = None
+    fault_kill_on_batch: int = Field(default=1, ge=1)
 
 
 class ApiSettings(BaseSettings):
@@ -43,3 +50,13 @@ class ApiSettings(BaseSettings):
     port: int = 8000
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
+
+
+class SweeperSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_SWEEPER_", extra="ignore")
+
+    expiry_days: float = Field(default=30.0, gt=0)
+    interval_s: float = Field(default=60.0, gt=0)
+    # "stream": now is the latest event time applied (replays and backfills expire the same
+    # postings as the live feed did); "wall": the machine's clock.
+    clock: Literal["stream", "wall"] = "stream"

@@ -49,6 +49,8 @@ class PostingDoc(TypedDict):
     first_seen_at: datetime
     last_event_at: datetime
     last_event_id: str
+    last_observed_at: datetime | None  # what expiry is measured from
+    closed_reason: str | None  # "closed" | "expired" | None while open
 
 
 class RoleSalaryDoc(TypedDict, total=False):

@@ -72,6 +72,10 @@ class PostingEventV1(_Model):
     occurred_at: AwareDatetime
     source: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^:\s]+$")]
     posting: PostingV1
+    # Optional on posting.closed. "expired" is what our sweeper emits: a conditional close that
+    # applies only if the posting was not observed after `last_observed_at`.
+    reason: Literal["filled", "removed", "expired"] | None = None
+    last_observed_at: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _observed_needs_title_and_company(self) -> PostingEventV1:
@@ -81,6 +85,10 @@ class PostingEventV1(_Model):
                 raise ValueError(
                     f"posting.observed requires posting.{' and posting.'.join(missing)}"
                 )
+        if self.reason is not None and self.event_type != "posting.closed":
+            raise ValueError("reason is only allowed on posting.closed")
+        if self.reason == "expired" and self.last_observed_at is None:
+            raise ValueError("reason 'expired' requires last_observed_at")
         return self
 
     @property

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rolepulse.domain.lifecycle import Closed, Observed, apply
+from rolepulse.domain.lifecycle import Closed, Expired, Observed, apply
 from rolepulse.domain.model import NormalizedPosting, Seniority, WorkMode
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -65,3 +65,45 @@ def test_reobservation_after_close_reopens() -> None:
 def test_stale_close_is_ignored() -> None:
     s = apply(None, Observed("e2", at(3), posting()))
     assert apply(s, Closed("e1", at(1), KEY)) == s
+
+
+def expiry(eid: str, h: int, observed_h: int) -> Expired:
+    return Expired(eid, at(h), KEY, observed_at=at(observed_h))
+
+
+def test_expiry_closes_a_posting_not_observed_since() -> None:
+    s = apply(None, Observed("o1", at(0), posting()))
+    s = apply(s, expiry("x", 720, observed_h=0))
+    assert not s.open
+    assert s.closed_reason == "expired"
+
+
+def test_expiry_never_closes_a_posting_observed_after_it_was_computed() -> None:
+    s = apply(None, Observed("o1", at(0), posting()))
+    s = apply(s, Observed("o2", at(10), posting()))
+    assert apply(s, expiry("x", 720, observed_h=0)) == s
+
+
+def test_late_observation_reopens_an_expired_posting() -> None:
+    s = apply(None, Observed("o1", at(0), posting()))
+    s = apply(s, expiry("x", 720, observed_h=0))
+    s = apply(s, Observed("o2", at(10), posting("LLM Engineer II")))  # arrives after the expiry
+    assert s.open
+    assert s.closed_reason is None
+    assert s.posting is not None
+    assert s.posting.title == "LLM Engineer II"
+    assert s.last_observed_at == at(10)
+
+
+def test_a_real_close_is_not_undone_by_an_older_observation() -> None:
+    s = apply(None, Observed("o1", at(0), posting()))
+    s = apply(s, Closed("c", at(20), KEY))
+    s = apply(s, Observed("o2", at(10), posting()))
+    assert not s.open
+    assert s.closed_reason == "closed"
+
+
+def test_expiry_of_an_unknown_or_closed_posting_changes_nothing() -> None:
+    assert apply(None, expiry("x", 720, observed_h=0)) is None
+    closed = apply(apply(None, Observed("o1", at(0), posting())), Closed("c", at(1), KEY))
+    assert apply(closed, expiry("x", 720, observed_h=0)) == closed
