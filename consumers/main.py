@@ -48,10 +48,10 @@ async def run_consumer(
     )
     faults = Faults(settings.fault_kill_at, settings.fault_kill_on_batch)
     metrics = ConsumerMetrics()
-    metrics_server = None
+    stop_metrics = None
     try:
         if settings.metrics_port is not None:
-            metrics_server = metrics.serve(settings.metrics_host, settings.metrics_port)
+            stop_metrics = metrics.serve(settings.metrics_host, settings.metrics_port)
         store = MongoBatchStore(client, mongo.database, faults)
         await store.ensure_indexes()
         await producer.start()
@@ -74,5 +74,5 @@ async def run_consumer(
         await consumer.stop()
         await producer.stop()
         await client.close()
-        if metrics_server is not None:
-            metrics_server.shutdown()
+        if stop_metrics is not None:
+            stop_metrics()

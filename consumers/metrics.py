@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -65,7 +64,13 @@ class ConsumerMetrics:
                 lag = max(0, high - positions[(topic, partition)])
                 self.lag.labels(topic=topic, partition=str(partition)).set(lag)
 
-    def serve(self, host: str, port: int) -> Any:
-        """Start the /metrics HTTP server on a daemon thread; returns it for shutdown()."""
-        server, _thread = start_http_server(port, addr=host, registry=self.registry)
-        return server
+    def serve(self, host: str, port: int) -> Callable[[], None]:
+        """Start the /metrics HTTP server on a daemon thread; returns the function that stops it."""
+        server, thread = start_http_server(port, addr=host, registry=self.registry)
+
+        def stop() -> None:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+
+        return stop
