@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -30,7 +31,9 @@ async def run_consumer(
     """Run until `stop` is set; returns the consumer (its stats) after a clean shutdown."""
     normalizer = Normalizer(load_taxonomy())
     await ensure_topics(kafka)
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        mongo.uri, tz_aware=True, serverSelectionTimeoutMS=mongo.server_selection_timeout_ms
+    )
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_idempotence=kafka.enable_idempotence,
@@ -68,7 +71,7 @@ async def run_consumer(
             faults=faults,
         )
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)
-        await runner.run(stop)
+        await _run_draining(runner, stop, settings.drain_timeout_s)
         return runner
     finally:
         await consumer.stop()
@@ -76,3 +79,22 @@ async def run_consumer(
         await client.close()
         if stop_metrics is not None:
             stop_metrics()
+
+
+async def _run_draining(runner: PostingsConsumer, stop: asyncio.Event, drain_s: float) -> None:
+    """Run until stopped; past `drain_s` after the stop, cancel the batch in flight.
+
+    Cancelling is safe at any point: an uncommitted transaction leaves nothing behind, and a
+    committed one is skipped when its messages are redelivered.
+    """
+    task = asyncio.create_task(runner.run(stop))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        done, _ = await asyncio.wait({task}, timeout=drain_s)
+        if not done:
+            log.warning("batch did not drain within %.1fs; cancelling it uncommitted", drain_s)
+            task.cancel()
+    stopped.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

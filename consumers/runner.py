@@ -13,6 +13,7 @@ A database outage pauses the loop on the same batch with backoff; nothing is com
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -30,6 +31,10 @@ from consumers.metrics import ConsumerMetrics
 from consumers.store import BatchResult, Delivered, MongoBatchStore
 
 log = logging.getLogger("rolepulse.consumer")
+
+
+class BatchAbandonedError(Exception):
+    """Stop was requested while a batch could not be written; nothing of it was committed."""
 
 
 @dataclass
@@ -91,13 +96,21 @@ class PostingsConsumer:
         self._faults = faults
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; the batch in flight when it is set completes first."""
+        """Consume until `stop` is set; the batch in flight when it is set completes first.
+
+        A batch stalled by an outage when `stop` is set is abandoned uncommitted: it is
+        redelivered to whoever owns the partition next, and the offset check makes that safe.
+        """
         while not stop.is_set():
             records = await self._consumer.getmany(
                 timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
             )
             if records:
-                await self.process(records, stop)
+                try:
+                    await self.process(records, stop)
+                except BatchAbandonedError:
+                    log.warning("stopping with a stalled batch uncommitted; it will be redelivered")
+                    return
 
     async def process(
         self, records: Mapping[TopicPartition, Sequence[Any]], stop: asyncio.Event
@@ -139,7 +152,6 @@ class PostingsConsumer:
                 return await action()
             except (ConnectionFailure, KafkaError) as exc:
                 # An outage: keep the batch, commit nothing, try again with capped backoff.
-                # A stop request does not abandon the batch either; the supervisor's kill does.
                 log.warning(
                     "batch stalled (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
                 )
@@ -147,7 +159,10 @@ class PostingsConsumer:
                 if not exc.has_error_label("TransientTransactionError"):
                     raise
                 log.warning("transient transaction error: %s; retrying", exc)
-            await asyncio.sleep(delay)
+            if stop.is_set():
+                raise BatchAbandonedError
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
             delay = min(delay * 2, self._max_backoff_s)
 
     async def _commit(self, result: BatchResult) -> None:

@@ -28,6 +28,9 @@ class MongoSettings(BaseSettings):
 
     uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     database: str = "rolepulse"
+    # How long an operation waits for a reachable server before failing; bounded so an outage
+    # turns into retries (consumer) or errors (API) instead of hung work.
+    server_selection_timeout_ms: int = Field(default=5_000, ge=100)
 
 
 class ConsumerSettings(BaseSettings):
@@ -35,6 +38,8 @@ class ConsumerSettings(BaseSettings):
 
     max_batch: int = Field(default=2000, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=1)
+    # After SIGTERM, how long the batch in flight may take before it is cancelled uncommitted.
+    drain_timeout_s: float = Field(default=8.0, gt=0)
     metrics_port: int | None = None  # Prometheus /metrics; None: no metrics server
     metrics_host: str = "127.0.0.1"
     # Fault injection for the crash tests: SIGKILL this process when the Nth batch reaches this
