@@ -1,12 +1,14 @@
 """The API's port onto the aggregate read model, and its MongoDB adapter.
 
 Resolvers only ever read the documents the consumer keeps (`role_aggregates`,
-`market_aggregates`); they never touch `postings`, so every request is a couple of O(1) reads.
+`market_aggregates`, `role_weekly`); they never touch `postings`, so every request is a couple of
+small reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,6 +19,18 @@ from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
+ROLE_WEEKLY = "role_weekly"
+
+# A weekly snapshot as the consumer writes it (rolepulse.domain.history.role_snapshot + keys).
+WeeklyDoc = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyHistory:
+    """Recent weekly snapshots of some roles, and where the whole history ends."""
+
+    latest_week: str | None  # latest ISO week with a snapshot of ANY role; None before any
+    by_role: dict[str, list[WeeklyDoc]] = field(default_factory=dict)  # newest first
 
 
 class ReadModel(Protocol):
@@ -28,6 +42,10 @@ class ReadModel(Protocol):
 
     async def market(self) -> MarketAggregateDoc:
         """The market document; `{}` before the consumer has written anything."""
+        ...
+
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        """The latest `per_role` weekly snapshots of each given role, in one read."""
         ...
 
     async def ping(self) -> bool:
@@ -60,6 +78,26 @@ class MongoReadModel:
         doc = await self._database()[MARKET_AGGREGATES].find_one({"_id": MARKET_DOC})
         return cast(MarketAggregateDoc, doc or {})
 
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        # One round trip: the global latest week (so every role's trend ends on the same week,
+        # carried forward if the role did not change) and each role's newest snapshots. `week`
+        # labels "YYYY-Www" sort chronologically as strings.
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$facet": {
+                    "latest": [{"$group": {"_id": None, "week": {"$max": "$week"}}}],
+                    "recent": [
+                        {"$match": {"role": {"$in": list(slugs)}}},
+                        {"$group": {"_id": "$role", "docs": _newest(per_role)}},
+                    ],
+                }
+            }
+        ]
+        cursor = await self._database()[ROLE_WEEKLY].aggregate(pipeline)
+        (result,) = await cursor.to_list()
+        latest = result["latest"][0]["week"] if result["latest"] else None
+        return WeeklyHistory(latest, {r["_id"]: r["docs"] for r in result["recent"]})
+
     async def ping(self) -> bool:
         if self._db is None:
             return False
@@ -73,3 +111,8 @@ class MongoReadModel:
         if self._db is None:
             raise RuntimeError("MongoReadModel used before the app's lifespan attached a database")
         return self._db
+
+
+def _newest(n: int) -> dict[str, Any]:
+    # $topN keeps at most n documents per group in memory, however long the history grows.
+    return {"$topN": {"n": n, "sortBy": {"week": -1}, "output": "$$ROOT"}}

@@ -11,7 +11,18 @@ from rolepulse.domain.aggregates import MARKET_DOC
 from rolepulse.domain.taxonomy import RoleInfo
 from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from services.graphql.errors import UnknownRoleError
-from services.read_model import ReadModel
+from services.read_model import ReadModel, WeeklyDoc
+
+# A weekly-history load key: (role slug, how many of its newest snapshots are needed).
+WeeksKey = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleHistory:
+    """One role's newest weekly snapshots (newest first) and the latest week of any role."""
+
+    latest_week: str | None
+    snapshots: list[WeeklyDoc]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,7 @@ class Context:
     taxonomy: Mapping[str, RoleInfo]
     role_docs: DataLoader[str, RoleAggregateDoc]
     market_docs: DataLoader[str, MarketAggregateDoc]
+    role_weeks: DataLoader[WeeksKey, RoleHistory]
 
     def role_info(self, slug: str) -> RoleInfo:
         info = self.taxonomy.get(slug)
@@ -31,6 +43,9 @@ class Context:
 
     async def market(self) -> MarketAggregateDoc:
         return await self.market_docs.load(MARKET_DOC)
+
+    async def role_history(self, slug: str, snapshots: int) -> RoleHistory:
+        return await self.role_weeks.load((slug, snapshots))
 
 
 def build_context(read_model: ReadModel, taxonomy: Mapping[str, RoleInfo]) -> Context:
@@ -43,9 +58,18 @@ def build_context(read_model: ReadModel, taxonomy: Mapping[str, RoleInfo]) -> Co
         doc = await read_model.market()
         return [doc for _ in keys]
 
+    async def load_weeks(keys: Sequence[WeeksKey]) -> list[RoleHistory]:
+        # One read for every role and window a query asks for: the widest window serves all.
+        slugs = list(dict.fromkeys(slug for slug, _ in keys))
+        history = await read_model.role_weeks(slugs, max(n for _, n in keys))
+        return [
+            RoleHistory(history.latest_week, history.by_role.get(slug, [])[:n]) for slug, n in keys
+        ]
+
     return Context(
         read_model=read_model,
         taxonomy=taxonomy,
         role_docs=DataLoader(load_fn=load_roles),
         market_docs=DataLoader(load_fn=load_market),
+        role_weeks=DataLoader(load_fn=load_weeks),
     )

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 MASKED_MESSAGE = "Internal error; it has been logged."
 LIMIT_MIN, LIMIT_MAX = 1, 100
+WEEKS_MIN, WEEKS_MAX = 1, 104  # WEEKS_MAX matches rolepulse.domain.trends.MAX_WEEKS
 
 
 class BadInputError(Exception):
@@ -44,6 +45,15 @@ def check_limit(limit: int) -> int:
             argument="limit",
         )
     return limit
+
+
+def check_weeks(weeks: int) -> int:
+    if not WEEKS_MIN <= weeks <= WEEKS_MAX:
+        raise BadInputError(
+            f"weeks must be between {WEEKS_MIN} and {WEEKS_MAX} (inclusive), got {weeks}",
+            argument="weeks",
+        )
+    return weeks
 
 
 def is_unexpected(error: GraphQLError) -> bool:

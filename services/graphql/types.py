@@ -20,16 +20,13 @@ from rolepulse.domain.aggregates import (
     work_mode_mix,
 )
 from rolepulse.domain.compare import BASIS_LABELS, Feasibility
-from rolepulse.domain.model import SalaryBasis, Seniority, WorkMode
+from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.taxonomy import RoleInfo
 from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from services.graphql.errors import check_limit
+from services.graphql.mixes import ExperienceMix, pct
+from services.graphql.trends import WeeklyPoint, resolve_weekly_trend
 
-SalaryBasisEnum = strawberry.enum(
-    SalaryBasis,
-    name="SalaryBasis",
-    description="Which end of each posting's annualized USD range salary figures use.",
-)
 FeasibilityEnum = strawberry.enum(
     Feasibility,
     name="Feasibility",
@@ -48,11 +45,6 @@ BasisArgument = Annotated[
 LimitArgument = Annotated[
     int, strawberry.argument(description="How many, by open postings, most first; 1..100.")
 ]
-
-
-def pct(part: int, whole: int) -> float | None:
-    """part / whole * 100, unrounded; None when the whole is empty (undefined, not zero)."""
-    return part / whole * 100 if whole > 0 else None
 
 
 @strawberry.type(description="A name with its open-posting count, e.g. a skill or a company.")
@@ -102,34 +94,6 @@ class Salary:
         )
 
 
-@strawberry.type(description="Open positions per seniority level.")
-class ExperienceMix:
-    entry: int
-    mid: int
-    senior: int
-    lead: int
-    executive: int
-    entry_pct: float | None
-    mid_pct: float | None
-    senior_pct: float | None = strawberry.field(description="senior + lead + executive.")
-
-    @classmethod
-    def from_domain(cls, counts: Mapping[Seniority, int]) -> ExperienceMix:
-        total = sum(counts.values())
-        senior_plus = counts[Seniority.SENIOR] + counts[Seniority.LEAD]
-        senior_plus += counts[Seniority.EXECUTIVE]
-        return cls(
-            entry=counts[Seniority.ENTRY],
-            mid=counts[Seniority.MID],
-            senior=counts[Seniority.SENIOR],
-            lead=counts[Seniority.LEAD],
-            executive=counts[Seniority.EXECUTIVE],
-            entry_pct=pct(counts[Seniority.ENTRY], total),
-            mid_pct=pct(counts[Seniority.MID], total),
-            senior_pct=pct(senior_plus, total),
-        )
-
-
 @strawberry.type(description="Open positions per work mode.")
 class WorkModes:
     remote: int
@@ -168,6 +132,12 @@ class Role:
     )
     doc: strawberry.Private[RoleAggregateDoc]
     default_basis: strawberry.Private[SalaryBasis]
+    weekly_trend: list[WeeklyPoint] = strawberry.field(
+        resolver=resolve_weekly_trend,
+        description="One point per ISO week, oldest first, from the first requested week (or "
+        "the role's first snapshot, if later) to the latest week with data of any role; weeks "
+        "without a change repeat the previous snapshot (carriedForward). Empty before any data.",
+    )
 
     @classmethod
     def from_domain(

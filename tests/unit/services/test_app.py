@@ -13,6 +13,7 @@ from rolepulse.settings import ApiSettings
 from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from services import app as app_module
 from services.app import create_app
+from services.read_model import WeeklyHistory
 
 TAXONOMY = {"llm-engineer": RoleInfo("llm-engineer", "LLM Engineer", "LLM apps", ("Staff",))}
 
@@ -29,6 +30,9 @@ class FakeReadModel:
         if not self.healthy:
             raise ConnectionError("mongo is down")
         return {"_id": "market", "open_ai": 12}
+
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        return WeeklyHistory(None)
 
     async def ping(self) -> bool:
         if self.hang:

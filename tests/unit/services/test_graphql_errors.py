@@ -17,6 +17,7 @@ from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from services.graphql.context import build_context
 from services.graphql.errors import MASKED_MESSAGE
 from services.graphql.schema import CACHE_SIZE, build_schema
+from services.read_model import WeeklyHistory
 
 SLUGS = ("ai-software-engineer", "ai-product-manager", "llm-engineer")
 TAXONOMY = {slug: RoleInfo(slug, slug.title(), "focus", ()) for slug in SLUGS}
@@ -35,6 +36,9 @@ class FakeReadModel:
 
     async def market(self) -> MarketAggregateDoc:
         return {"_id": "market", "seen": 3, "open_ai": 2}
+
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        return WeeklyHistory(None)
 
     async def ping(self) -> bool:
         return True

@@ -13,6 +13,7 @@ from rolepulse.settings import ApiSettings
 from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from services.graphql.context import build_context
 from services.graphql.schema import build_schema
+from services.read_model import WeeklyHistory
 
 SLUGS = (
     "ai-software-engineer", "ai-ml-engineer", "llm-engineer", "ai-agent-developer",
@@ -126,6 +127,9 @@ class FakeReadModel:
     async def market(self) -> MarketAggregateDoc:
         self.market_reads += 1
         return self.market_doc
+
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        return WeeklyHistory(None)
 
     async def ping(self) -> bool:
         return True
