@@ -24,9 +24,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import as_utc, doc_to_state, state_to_doc
 from consumers.faults import NO_FAULTS, Faults
-from consumers.plan import BatchPlan, plan_batch
+from consumers.plan import TimedPlan, plan_by_week
+from rolepulse.domain.aggregates import DocRef
 from rolepulse.domain.history import iso_week, role_snapshot, week_start
-from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
+from rolepulse.domain.lifecycle import PostingState, Transition, transition_key
 
 Doc = dict[str, Any]
 
@@ -55,6 +56,14 @@ class BatchResult:
     next_offsets: dict[tuple[str, int], int]
 
 
+async def stream_time(
+    db: AsyncDatabase[Doc], session: AsyncClientSession | None = None
+) -> datetime | None:
+    """The latest feed event time applied so far: the clock of weekly history and expiry."""
+    doc = await db.stream_clock.find_one({"_id": STREAM_CLOCK_ID}, session=session)
+    return None if doc is None else as_utc(doc["max_event_at"])
+
+
 def offset_id(topic: str, partition: int) -> str:
     return f"{topic}|{partition}"
 
@@ -73,10 +82,6 @@ class MongoBatchStore:
         # The sweeper's query: open postings by last observation.
         await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
-
-    async def stream_time(self) -> datetime | None:
-        doc = await self._db.stream_clock.find_one({"_id": STREAM_CLOCK_ID})
-        return None if doc is None else as_utc(doc["max_event_at"])
 
     async def stored_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
         ids = [offset_id(topic, p) for p in partitions]
@@ -102,11 +107,19 @@ class MongoBatchStore:
         transitions = [m.transition for m in fresh if m.transition is not None]
         prior = await self._prior_states(s, {transition_key(t) for t in transitions})
         seen = await self._seen_events(s, {t.event_id for t in transitions})
-        plan = plan_batch(transitions, prior, seen)
+        clock = await self._clock_in(s)
+        plan = plan_by_week(transitions, prior, seen, clock)
         await self._write_postings(s, plan, prior)
         self._faults.reached("postings_written")
-        clock = await self._advance_clock(s, transitions)
-        await self._write_aggregates(s, plan, clock)
+        for step in plan.steps:
+            await self._write_aggregates(s, step.increments, step.clock)
+        if plan.clock is not None and plan.clock != clock:
+            await self._db.stream_clock.update_one(
+                {"_id": STREAM_CLOCK_ID},
+                {"$max": {"max_event_at": plan.clock}},
+                upsert=True,
+                session=s,
+            )
         rejects = [m for m in fresh if m.transition is None]
         await self._write_rejects(s, rejects)
         next_offsets = self._next_offsets(batch, stored)
@@ -142,7 +155,7 @@ class MongoBatchStore:
         return {d["_id"] async for d in cursor}
 
     async def _write_postings(
-        self, s: AsyncClientSession, plan: BatchPlan, prior: Mapping[str, PostingState]
+        self, s: AsyncClientSession, plan: TimedPlan, prior: Mapping[str, PostingState]
     ) -> None:
         now = datetime.now(UTC)
         if plan.applied_event_ids:
@@ -156,28 +169,17 @@ class MongoBatchStore:
         if ops:
             await self._db.postings.bulk_write(ops, ordered=False, session=s)
 
-    async def _advance_clock(
-        self, s: AsyncClientSession, transitions: Sequence[Transition]
-    ) -> datetime | None:
-        """Stream time: the latest event time applied so far (drives history and expiry)."""
-        times = [t.occurred_at for t in transitions if isinstance(t, Observed | Closed)]
-        if not times:
-            return await self.stream_time()
-        doc = await self._db.stream_clock.find_one_and_update(
-            {"_id": STREAM_CLOCK_ID},
-            {"$max": {"max_event_at": max(times)}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=s,
-        )
-        assert doc is not None  # an upsert returning the document after it always finds one
-        return as_utc(doc["max_event_at"])
+    async def _clock_in(self, s: AsyncClientSession) -> datetime | None:
+        return await stream_time(self._db, s)
 
     async def _write_aggregates(
-        self, s: AsyncClientSession, plan: BatchPlan, clock: datetime | None
+        self,
+        s: AsyncClientSession,
+        increments: Mapping[DocRef, dict[str, int]],
+        clock: datetime | None,
     ) -> None:
         # Sorted so concurrent consumers touch shared aggregate documents in the same order.
-        for (kind, doc_id), inc in sorted(plan.increments.items()):
+        for (kind, doc_id), inc in sorted(increments.items()):
             doc = await self._db[COLLECTION_OF_KIND[kind]].find_one_and_update(
                 {"_id": doc_id},
                 {"$inc": inc},

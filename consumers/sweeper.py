@@ -15,7 +15,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import as_utc
-from consumers.store import STREAM_CLOCK_ID
+from consumers.store import stream_time
 from rolepulse.domain.expiry import OpenPosting, expiry_events
 from rolepulse.publish import event_key
 from rolepulse.settings import KafkaSettings, MongoSettings, SweeperSettings
@@ -92,5 +92,4 @@ async def _clients(
 async def _now(db: AsyncDatabase[dict[str, Any]], settings: SweeperSettings) -> datetime | None:
     if settings.clock == "wall":
         return datetime.now(UTC)
-    doc = await db.stream_clock.find_one({"_id": STREAM_CLOCK_ID})
-    return None if doc is None else as_utc(doc["max_event_at"])
+    return await stream_time(db)

@@ -3,12 +3,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from consumers.plan import plan_batch
+from consumers.plan import plan_batch, plan_by_week
 from rolepulse.domain.aggregates import Deltas, coalesce, contribution
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, apply
 from rolepulse.domain.model import NormalizedPosting, Seniority, WorkMode
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
+ROLES = ("llm-engineer", "data-scientist", "mlops-engineer")
 
 
 def posting(n: int, role: str = "llm-engineer") -> NormalizedPosting:
@@ -59,3 +60,38 @@ def _as_counter(inc: dict[tuple[str, str], dict[str, int]]) -> Deltas:
 
 def _nonzero(docs: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str], dict[str, int]]:
     return {d: {p: v for p, v in paths.items() if v} for d, paths in docs.items()}
+
+
+def test_a_batch_spanning_weeks_is_planned_in_one_step_per_week() -> None:
+    monday = datetime(2026, 11, 2, tzinfo=UTC)  # 2026-W45
+    batch: list[Transition] = [
+        Observed("a", monday - timedelta(days=1), posting(1)),  # Sunday, W44
+        Observed("b", monday + timedelta(hours=1), posting(2)),  # W45
+        Observed("late", monday - timedelta(days=2), posting(3)),  # delivered late: goes in W44
+        Observed("c", monday + timedelta(days=7), posting(4)),  # W46
+    ]
+    plan = plan_by_week(batch, {}, set(), clock=None)
+    assert [s.clock for s in plan.steps] == [
+        monday - timedelta(days=1),
+        monday + timedelta(hours=1),
+        monday + timedelta(days=7),
+    ]
+    opens = [s.increments[("role", "llm-engineer")]["open"] for s in plan.steps]
+    assert opens == [2, 1, 1]
+    assert plan.clock == monday + timedelta(days=7)
+    assert plan.inserts == {"lever:1", "lever:2", "lever:3", "lever:4"}
+
+
+def test_week_steps_add_up_to_the_single_batch_plan() -> None:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    batch: list[Transition] = [
+        Observed(f"e{i}", start + timedelta(days=i), posting(i % 5, role=ROLES[i % 3]))
+        for i in range(40)
+    ]
+    batch.append(Closed("close", start + timedelta(days=41), "lever:2"))
+    stepped = plan_by_week(batch, {}, set(), clock=start)
+    single = plan_batch(batch, {}, set())
+    summed = coalesce([_as_counter(s.increments) for s in stepped.steps])
+    assert _nonzero(summed) == _nonzero(single.increments)
+    assert stepped.states == single.states
+    assert len(stepped.steps) == 7
