@@ -26,6 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+KINDS = ("baseline", "app", "app-uncached")
 CONTRACT_QUERY = (ROOT / "benchmarks" / "contract_query.graphql").read_text()
 VARIABLES = {"a": "ai-software-engineer", "b": "ai-product-manager"}
 
@@ -81,7 +82,8 @@ def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -
         from services.main import build_app
 
         mongo = MongoSettings(uri=mongo_uri, database=database)
-        app = build_app(ApiSettings(port=port), mongo, load_taxonomy().roles)
+        api = ApiSettings(port=port, response_cache=kind == "app")
+        app = build_app(api, mongo, load_taxonomy().roles)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -137,7 +139,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--serve", choices=["app", "baseline"])
+    parser.add_argument("--serve", choices=KINDS)
     parser.add_argument("--port", type=int)
     parser.add_argument("--mongo-uri")
     parser.add_argument("--database", default="bench")
@@ -151,37 +153,46 @@ def main() -> None:
 
     with LocalServices.start() as services:
         asyncio.run(seed_aggregates(services.mongo_uri, args.database))
-        ports = {"app": free_port(), "baseline": free_port()}
+        ports = {kind: free_port() for kind in KINDS}
         body_file = Path(services.run_dir) / "contract-response.json"
         procs = []
         try:
             common = ["--mongo-uri", services.mongo_uri, "--database", args.database]
-            app_cmd = [sys.executable, __file__, "--serve", "app", "--port", str(ports["app"])]
-            procs.append(subprocess.Popen([*app_cmd, *common], env=os.environ))
-            wait_ready(ports["app"])
+            common += ["--body-file", str(body_file)]
+            for kind in ("app", "app-uncached"):
+                cmd = [sys.executable, __file__, "--serve", kind, "--port", str(ports[kind])]
+                procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
+                wait_ready(ports[kind])
             body = httpx.post(
                 f"http://127.0.0.1:{ports['app']}/graphql",
                 json={"query": CONTRACT_QUERY, "variables": VARIABLES},
             ).content
             body_file.write_bytes(body)
-            base_cmd = [sys.executable, __file__, "--serve", "baseline"]
-            base_cmd += ["--port", str(ports["baseline"]), "--body-file", str(body_file)]
-            procs.append(subprocess.Popen([*base_cmd, *common], env=os.environ))
+            cmd = [
+                sys.executable,
+                __file__,
+                "--serve",
+                "baseline",
+                "--port",
+                str(ports["baseline"]),
+            ]
+            procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
             wait_ready(ports["baseline"])
-            best = {"app": 0.0, "baseline": 0.0}
+            best = dict.fromkeys(KINDS, 0.0)
             for _ in range(args.rounds):
-                for kind in ("baseline", "app"):
+                for kind in KINDS:
                     rps = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
                     best[kind] = max(best[kind], rps)
         finally:
             for p in procs:
                 p.terminate()
                 p.wait(timeout=10)
-    ratio = best["app"] / best["baseline"]
+    base = best["baseline"]
     print(f"contract query response: {len(body)} bytes, concurrency {args.concurrency}")
-    print(f"baseline (plain Starlette JSON): {best['baseline']:8.0f} req/s")
-    print(f"GraphQL contract query:          {best['app']:8.0f} req/s")
-    print(f"ratio app/baseline: {ratio:.3f}x")
+    print(f"baseline (plain Starlette JSON): {base:8.0f} req/s  1.000x")
+    print(f"contract query, response cache:  {best['app']:8.0f} req/s  {best['app'] / base:.3f}x")
+    uncached = best["app-uncached"]
+    print(f"contract query, no cache:        {uncached:8.0f} req/s  {uncached / base:.3f}x")
 
 
 if __name__ == "__main__":

@@ -113,6 +113,11 @@ class MongoBatchStore:
         self._faults.reached("postings_written")
         for step in plan.steps:
             await self._write_aggregates(s, step.increments, step.clock)
+        if any(step.increments for step in plan.steps):
+            # Readers cache responses per version: any change of the figures must bump it.
+            await self._db.data_version.update_one(
+                {"_id": "aggregates"}, {"$inc": {"version": 1}}, upsert=True, session=s
+            )
         if plan.clock is not None and plan.clock != clock:
             await self._db.stream_clock.update_one(
                 {"_id": STREAM_CLOCK_ID},

@@ -53,6 +53,10 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # Identical queries are answered from memory until the consumer commits new data; a response
+    # lags a commit by at most cache_poll_s.
+    response_cache: bool = True
+    cache_poll_s: float = Field(default=0.5, gt=0)
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
 

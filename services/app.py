@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Lifespan
+from starlette.types import ASGIApp, Lifespan
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
@@ -23,6 +23,7 @@ from rolepulse.settings import ApiSettings
 from services.graphql.context import Context, build_context
 from services.graphql.schema import build_schema
 from services.read_model import ReadModel
+from services.response_cache import DataVersion, ResponseCache
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,16 @@ def create_app(
     settings: ApiSettings,
     *,
     lifespan: Lifespan[Starlette] | None = None,
+    data_version: DataVersion | None = None,
 ) -> Starlette:
-    """Build the Starlette app over `read_model`; `roles` is the taxonomy (slug -> RoleInfo)."""
-    graphql = RolepulseGraphQL(read_model, roles, settings)
+    """Build the Starlette app over `read_model`; `roles` is the taxonomy (slug -> RoleInfo).
+
+    With `data_version`, identical GraphQL POSTs are answered from a response cache while the
+    data version stands still (see services/response_cache.py).
+    """
+    graphql: ASGIApp = RolepulseGraphQL(read_model, roles, settings)
+    if data_version is not None:
+        graphql = ResponseCache(graphql, data_version)
 
     async def healthz(_: Request) -> JSONResponse:
         try:

@@ -14,6 +14,7 @@ from rolepulse.settings import ApiSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 from services.app import create_app
 from services.read_model import MongoReadModel
+from services.response_cache import DataVersion
 
 # Bounded waits so a missing MongoDB turns into GraphQL errors / a 503, never a hung request.
 MONGO_TIMEOUT_MS = 5_000
@@ -22,6 +23,7 @@ MONGO_TIMEOUT_MS = 5_000
 def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleInfo]) -> Starlette:
     """The app with a MongoDB read model whose client lives exactly as long as the lifespan."""
     read_model = MongoReadModel()
+    data_version = DataVersion(read_model.data_version, api.cache_poll_s)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -31,12 +33,17 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
         )
         read_model.attach(client[mongo.database])
         try:
-            yield
+            if api.response_cache:
+                async with data_version.polling():
+                    yield
+            else:
+                yield
         finally:
             read_model.detach()
             await client.close()
 
-    return create_app(read_model, roles, api, lifespan=lifespan)
+    cache = data_version if api.response_cache else None
+    return create_app(read_model, roles, api, lifespan=lifespan, data_version=cache)
 
 
 def serve(api: ApiSettings, mongo: MongoSettings) -> None:

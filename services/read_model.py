@@ -20,6 +20,8 @@ from schema.documents import MarketAggregateDoc, RoleAggregateDoc
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
 ROLE_WEEKLY = "role_weekly"
+DATA_VERSION = "data_version"
+DATA_VERSION_ID = "aggregates"
 
 # A weekly snapshot as the consumer writes it (rolepulse.domain.history.role_snapshot + keys).
 WeeklyDoc = dict[str, Any]
@@ -77,6 +79,11 @@ class MongoReadModel:
     async def market(self) -> MarketAggregateDoc:
         doc = await self._database()[MARKET_AGGREGATES].find_one({"_id": MARKET_DOC})
         return cast(MarketAggregateDoc, doc or {})
+
+    async def data_version(self) -> int | None:
+        """Bumped by the consumer with every batch that changes aggregates (response cache key)."""
+        doc = await self._database()[DATA_VERSION].find_one({"_id": DATA_VERSION_ID})
+        return 0 if doc is None else int(doc["version"])
 
     async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
         # One round trip: the global latest week (so every role's trend ends on the same week,

@@ -1,0 +1,146 @@
+"""A response cache for GraphQL POSTs, keyed on (request body, data version).
+
+Aggregates change only when the consumer commits a batch, and every batch bumps one version
+number. The API polls that number a few times a second; while it stands still, an identical
+request gets the identical answer, so it is served from memory without parsing, validating,
+executing or reading MongoDB. A response can therefore lag a commit by at most one poll interval.
+Responses with errors are never cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+MAX_CACHED_BODY = 64 * 1024  # bigger requests are not worth keeping as keys
+
+
+class DataVersion:
+    """The latest known data version, refreshed by `poll` until cancelled."""
+
+    def __init__(self, read: Callable[[], Awaitable[int | None]], interval_s: float) -> None:
+        self._read = read
+        self._interval_s = interval_s
+        self.current: int | None = None  # None: unknown, so nothing is served from cache
+
+    async def poll(self) -> None:
+        while True:
+            try:
+                self.current = await self._read()
+            except Exception:  # a database hiccup must not stop polling
+                log.warning("data version poll failed; cache bypassed until it recovers")
+                self.current = None
+            await asyncio.sleep(self._interval_s)
+
+    @contextlib.asynccontextmanager
+    async def polling(self) -> AsyncIterator[None]:
+        task = asyncio.create_task(self.poll())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    version: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class ResponseCache:
+    """ASGI wrapper around the GraphQL app; only POSTs are cached, everything else passes."""
+
+    def __init__(self, app: ASGIApp, version: DataVersion, maxsize: int = 1024) -> None:
+        self._app = app
+        self._version = version
+        self._maxsize = maxsize
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        version = self._version.current
+        if scope["type"] != "http" or scope["method"] != "POST" or version is None:
+            await self._app(scope, receive, send)
+            return
+        body, more = await _read_body(receive, MAX_CACHED_BODY)
+        if more:  # too large to key on: pass it through untouched
+            await self._app(scope, _replay(body, True, receive), send)
+            return
+        entry = self._entries.get(body)
+        if entry is not None and entry.version == version:
+            self.hits += 1
+            self._entries.move_to_end(body)
+            await _send(send, entry)
+            return
+        self.misses += 1
+        await self._app(scope, _replay(body, False, receive), self._capture(send, body, version))
+
+    def _capture(self, send: Send, key: bytes, version: int) -> Send:
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def capture(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    self._store(key, version, start, b"".join(chunks))
+            await send(message)
+
+        return capture
+
+    def _store(self, key: bytes, version: int, start: Message, body: bytes) -> None:
+        if start.get("status") != 200 or b'"errors"' in body:
+            return
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"set-cookie"]
+        self._entries[key] = _Entry(version, headers, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._maxsize:
+            self._entries.popitem(last=False)
+
+
+async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """Read up to `limit` bytes; the flag says whether the request body goes on."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        more = bool(message.get("more_body", False))
+        if not more or size > limit:
+            return b"".join(chunks), more
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """Hand the already-read body to the app first, then the connection's own messages."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
+
+
+async def _send(send: Send, entry: _Entry) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})

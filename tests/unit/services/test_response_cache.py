@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+from services.response_cache import DataVersion, ResponseCache
+
+
+class CountingApp:
+    """Answers every POST with its body echoed and a call count; errors when asked to."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        key = b"errors" if b"fail" in body else b"data"
+        payload = json.dumps({key.decode(): {"echo": body.decode(), "n": self.calls}}).encode()
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+async def no_version() -> int | None:
+    return None
+
+
+def client(app: CountingApp, version: DataVersion) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=ResponseCache(app, version))
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
+
+
+async def test_identical_posts_are_served_from_cache_until_the_version_moves() -> None:
+    app, version = CountingApp(), DataVersion(no_version, 1)
+    version.current = 7
+    async with client(app, version) as c:
+        first = await c.post("/graphql", content=b'{"query":"{a}"}')
+        again = await c.post("/graphql", content=b'{"query":"{a}"}')
+        other = await c.post("/graphql", content=b'{"query":"{b}"}')
+        version.current = 8
+        fresh = await c.post("/graphql", content=b'{"query":"{a}"}')
+    assert first.json() == again.json() == {"data": {"echo": '{"query":"{a}"}', "n": 1}}
+    assert again.headers["content-type"] == "application/json"
+    assert other.json()["data"]["n"] == 2
+    assert fresh.json()["data"]["n"] == 3
+    assert app.calls == 3
+
+
+async def test_errors_unknown_version_and_gets_are_never_cached() -> None:
+    app, version = CountingApp(), DataVersion(no_version, 1)
+    async with client(app, version) as c:
+        await c.post("/graphql", content=b"x")
+        await c.post("/graphql", content=b"x")  # version unknown: no caching at all
+        version.current = 1
+        await c.post("/graphql", content=b"fail")
+        await c.post("/graphql", content=b"fail")  # an error response is not kept
+        await c.get("/graphql")
+        await c.get("/graphql")
+    assert app.calls == 6
+
+
+async def test_a_failing_version_read_disables_the_cache() -> None:
+    async def broken() -> int | None:
+        raise ConnectionError("mongo down")
+
+    version = DataVersion(broken, interval_s=0.01)
+    version.current = 3
+    async with version.polling():
+        await asyncio.sleep(0.05)
+        assert version.current is None
