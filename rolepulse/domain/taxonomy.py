@@ -7,8 +7,9 @@ I/O and happens in `rolepulse.taxonomy.load_taxonomy`, called from each process'
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
 
 from rolepulse.domain.model import Seniority
 
@@ -76,6 +77,27 @@ class FxTable:
     as_of: date
     rates_to_usd: Mapping[str, float]  # ISO 4217 code -> USD per unit
     symbols: Mapping[str, str]  # symbol as written, e.g. "CA$" -> "CAD"
+    # ISO code -> location regexes (case-sensitive) where a bare "$" means that dollar.
+    local_dollars: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionEvidence:
+    """When a generic title ("Software Engineer") may take its role from the description.
+
+    The title must match one of `titles[role]` and none of `excludes`; the description must
+    mention at least `min_terms` different `terms` (concept -> literal words, matched like skill
+    aliases) and at least `min_mentions` in all, so one line of company boilerplate ("an AI
+    company") is not enough.
+    """
+
+    terms: Mapping[str, tuple[str, ...]]
+    titles: Mapping[str, tuple[str, ...]]  # role slug -> title regexes
+    excludes: tuple[str, ...] = ()
+    min_terms: int = 2
+    min_mentions: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +115,5 @@ class Taxonomy:
     companies: tuple[CompanyInfo, ...]
     company_suffixes: tuple[str, ...]  # legal suffixes stripped from company names
     fx: FxTable
+    non_ai_titles: tuple[str, ...] = ()  # title regexes that are never an AI role ("sales")
+    description_evidence: DescriptionEvidence | None = None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rolepulse.domain.model import Seniority
 from rolepulse.domain.taxonomy import (
     CompanyInfo,
+    DescriptionEvidence,
     FxTable,
     MetroInfo,
     RoleInfo,
@@ -68,8 +69,20 @@ class _Role(BaseModel):
     match: _RoleMatch
 
 
+class _DescriptionEvidence(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    comment: str = Field(default="", alias="_comment")
+    terms: dict[str, list[str]] = Field(min_length=1)
+    titles: dict[str, list[str]]
+    exclude: list[str] = []
+    min_terms: int = Field(default=2, ge=1)
+    min_mentions: int = Field(default=3, ge=1)
+
+
 class _Roles(_File):
     ai_evidence: list[str] = Field(min_length=1)
+    non_ai_titles: list[str] = []
+    description_evidence: _DescriptionEvidence | None = None
     roles: list[_Role] = Field(min_length=1)
 
 
@@ -115,6 +128,7 @@ class _Fx(_File):
     as_of: date
     rates_to_usd: dict[str, float]
     symbols: dict[str, str]
+    local_dollars: dict[str, list[str]] = {}
 
 
 def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
@@ -145,7 +159,14 @@ def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
             CompanyInfo(c.name, _aliases(c)) for c in _unique_names(companies.companies, "company")
         ),
         company_suffixes=tuple(companies.legal_suffixes),
-        fx=FxTable(fx.as_of, MappingProxyType(fx.rates_to_usd), MappingProxyType(fx.symbols)),
+        fx=FxTable(
+            fx.as_of,
+            MappingProxyType(fx.rates_to_usd),
+            MappingProxyType(fx.symbols),
+            MappingProxyType({c: tuple(p) for c, p in fx.local_dollars.items()}),
+        ),
+        non_ai_titles=tuple(roles.non_ai_titles),
+        description_evidence=_description_evidence(roles),
     )
 
 
@@ -171,6 +192,22 @@ def _role_rules(roles: _Roles) -> tuple[RoleRule, ...]:
             excludes=tuple(r.match.exclude),
         )
         for r in ordered
+    )
+
+
+def _description_evidence(roles: _Roles) -> DescriptionEvidence | None:
+    evidence = roles.description_evidence
+    if evidence is None:
+        return None
+    unknown = set(evidence.titles) - {r.slug for r in roles.roles}
+    if unknown:
+        raise TaxonomyError(f"description_evidence names unknown roles: {sorted(unknown)}")
+    return DescriptionEvidence(
+        terms=MappingProxyType({c: tuple(words) for c, words in evidence.terms.items()}),
+        titles=MappingProxyType({slug: tuple(p) for slug, p in evidence.titles.items()}),
+        excludes=tuple(evidence.exclude),
+        min_terms=evidence.min_terms,
+        min_mentions=evidence.min_mentions,
     )
 
 
@@ -202,7 +239,11 @@ def _unique_names(items: list[_N], kind: str) -> list[_N]:
 
 
 def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> None:
-    patterns: list[str] = list(roles.ai_evidence)
+    patterns: list[str] = list(roles.ai_evidence) + roles.non_ai_titles
+    if roles.description_evidence is not None:
+        evidence = roles.description_evidence
+        patterns += evidence.exclude
+        patterns += [p for titles in evidence.titles.values() for p in titles]
     for role in roles.roles:
         patterns += role.match.any + role.match.requires + role.match.exclude
     for rule in seniority.rules:
@@ -218,6 +259,12 @@ def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> No
 
 def _check_fx(fx: _Fx) -> None:
     bad: dict[str, Any] = {c: r for c, r in fx.rates_to_usd.items() if r <= 0 or len(c) != 3}
+    bad |= {c: p for c, p in fx.local_dollars.items() if c not in fx.rates_to_usd}
+    for pattern in (p for places in fx.local_dollars.values() for p in places):
+        try:
+            re.compile(pattern)
+        except re.error:
+            bad[pattern] = "bad regex"
     bad |= {s: c for s, c in fx.symbols.items() if c not in fx.rates_to_usd}
     if fx.rates_to_usd.get("USD") != 1.0 or bad:
         raise TaxonomyError(f"fx.json: USD must be 1.0 and every rate/symbol valid; bad: {bad}")

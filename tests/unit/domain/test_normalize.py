@@ -1,3 +1,4 @@
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -78,6 +79,8 @@ def test_role_from_title(title: str, role: str | None) -> None:
         ("Vice President, Retail Sales", None, Seniority.EXECUTIVE),
         ("Chief AI Officer", None, Seniority.EXECUTIVE),
         ("AI Engineer", None, Seniority.MID),
+        ("Member of Technical Staff", None, Seniority.MID),
+        ("AI Research Resident", None, Seniority.ENTRY),
         ("AI Engineer", "Senior", Seniority.SENIOR),
         ("AI Engineer", "Entry level", Seniority.ENTRY),
         ("AI Engineer", "Mid-Senior level", Seniority.MID),
@@ -258,3 +261,46 @@ def test_closed_event_cannot_be_normalized() -> None:
 def test_blank_title_is_an_error() -> None:
     with pytest.raises(NormalizationError):
         NORMALIZER.normalize(event(title="   "))
+
+
+@pytest.mark.parametrize(
+    ("location", "currency"),
+    [
+        ("Toronto, ON", "CAD"),
+        ("Sydney NSW 2000", "AUD"),
+        ("Remote - Australia", "AUD"),
+        ("Singapore", "SGD"),
+        ("Austin, TX", "USD"),
+        (None, "USD"),
+    ],
+)
+def test_bare_dollar_follows_the_location(location: str | None, currency: str) -> None:
+    posting = NORMALIZER.normalize(event(location=location, salary_text="$100,000 - $120,000"))
+    assert posting.salary is not None
+    assert posting.salary.currency == currency
+
+
+@pytest.mark.parametrize(
+    ("title", "location", "key"),
+    [
+        ("Sr. ML Eng", "SF Bay Area", "Acme|machine learning engineer|San Francisco"),
+        ("Senior Machine Learning Engineer", "San Francisco, CA", None),
+        ("Machine Learning Engineer II (Contract)", "San Francisco", None),
+        ("Staff SWE, GenAI", "Remote", "Acme|software engineer genai|remote"),
+        (
+            "Jr. NLP Engineer - New Grad",
+            "NYC",
+            "Acme|natural language processing engineer|New York",
+        ),
+    ],
+)
+def test_cluster_key(title: str, location: str, key: str | None) -> None:
+    posting = NORMALIZER.normalize(event(title=title, location=location, company="Acme Inc."))
+    expected = key or "Acme|machine learning engineer|San Francisco"
+    assert NORMALIZER.cluster_key(posting) == expected
+
+
+def test_cluster_key_needs_company_and_title() -> None:
+    posting = NORMALIZER.normalize(event())
+    assert NORMALIZER.cluster_key(replace(posting, company=None)) is None
+    assert NORMALIZER.cluster_key(replace(posting, title="Senior (Remote)")) is None

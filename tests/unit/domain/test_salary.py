@@ -36,6 +36,18 @@ PARSER = SalaryTextParser(FX)
         ("Salary (GBP): 50,000 to 60,000", Pay(50_000, 60_000, "GBP", "year")),
         ("₹15,00,000 - ₹25,00,000", Pay(1_500_000, 2_500_000, "INR", "year")),
         ("$1.2M", Pay(1_200_000, 1_200_000, "USD", "year")),
+        ("$160,000/yr - $220,000/yr", Pay(160_000, 220_000, "USD", "year")),
+        ("$117,000/year to $162,000/year", Pay(117_000, 162_000, "USD", "year")),
+        ("$55/hr - $65/hr", Pay(55, 65, "USD", "hour")),
+        ("$70/hour to $208,000/year", Pay(70 * 2080, 208_000, "USD", "year")),
+        ("$119,600 -- $221,400 annually", Pay(119_600, 221_400, "USD", "year")),
+        ("$180,000 - $250,000 CAD", Pay(180_000, 250_000, "CAD", "year")),
+        ("65.000 € - 85.000 € brutto/Jahr", Pay(65_000, 85_000, "EUR", "year")),
+        ("60 000 € - 75 000 € par an", Pay(60_000, 75_000, "EUR", "year")),
+        ("₹25 - 40 LPA", Pay(2_500_000, 4_000_000, "INR", "year")),
+        ("£40,000 - £50,000 + OTE", Pay(40_000, 50_000, "GBP", "year")),
+        ("€5.000 - €6.500 brutto monatlich", Pay(5_000, 6_500, "EUR", "month")),
+        ("EUR 120'000 - 150'000", Pay(120_000, 150_000, "EUR", "year")),
     ],
 )
 def test_pay_text_forms(text: str, expected: Pay) -> None:
@@ -43,7 +55,33 @@ def test_pay_text_forms(text: str, expected: Pay) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Competitive", "DOE", "Negotiable", "401(k) match and 10% bonus", "", "CAD design"]
+    ("text", "dollar", "currency"),
+    [
+        ("$150,000 - $170,000 + super", "AUD", "AUD"),
+        ("$150,000 - $170,000", "CAD", "CAD"),
+        ("USD 150,000", "CAD", "USD"),
+        ("CA$150,000", "USD", "CAD"),
+        ("$150,000 USD", "AUD", "USD"),
+    ],
+)
+def test_bare_dollar_is_the_local_dollar(text: str, dollar: str, currency: str) -> None:
+    pay = PARSER.parse(text, dollar)
+    assert pay is not None
+    assert pay.currency == currency
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Competitive",
+        "DOE",
+        "Negotiable",
+        "Not disclosed",
+        "Gehalt nach Vereinbarung",
+        "401(k) match and 10% bonus",
+        "",
+        "CAD design",
+    ],
 )
 def test_text_without_pay_is_none(text: str) -> None:
     assert PARSER.parse(text) is None

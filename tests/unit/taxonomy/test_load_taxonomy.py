@@ -102,3 +102,27 @@ def test_duplicate_role_slugs_fail(tmp_path: Path) -> None:
     (data / "roles.json").write_text(json.dumps(roles))
     with pytest.raises(TaxonomyError, match="duplicate role"):
         load_taxonomy(data)
+
+
+def test_description_evidence_must_name_known_roles(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    roles = json.loads((data / "roles.json").read_text())
+    roles["description_evidence"]["titles"]["no-such-role"] = ["engineer"]
+    (data / "roles.json").write_text(json.dumps(roles))
+    with pytest.raises(TaxonomyError, match="no-such-role"):
+        load_taxonomy(data)
+
+
+def test_local_dollars_must_be_known_currencies_and_regexes(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    fx = json.loads((data / "fx.json").read_text())
+    fx["local_dollars"]["XYZ"] = ["(unclosed"]
+    (data / "fx.json").write_text(json.dumps(fx))
+    with pytest.raises(TaxonomyError, match="XYZ"):
+        load_taxonomy(data)
+
+
+def test_every_fx_symbol_and_local_dollar_is_a_rated_currency() -> None:
+    fx = load_taxonomy().fx
+    assert set(fx.symbols.values()) <= set(fx.rates_to_usd)
+    assert set(fx.local_dollars) <= set(fx.rates_to_usd)

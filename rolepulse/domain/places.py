@@ -1,0 +1,101 @@
+"""Where and for whom: canonical company names, metros and work mode from board text.
+
+Pure; compiled once from the taxonomy by `Normalizer`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+from rolepulse.domain.model import WorkMode
+from rolepulse.domain.taxonomy import CompanyInfo, MetroInfo
+
+_PLACE_CACHE = 8192
+_REMOTE = re.compile(r"\b(?:remote|work from home|wfh)\b", re.IGNORECASE)
+_HYBRID = re.compile(r"\bhybrid\b", re.IGNORECASE)
+_MODE_WORDS = re.compile(
+    r"\b(?:fully |100% )?(?:remote(?:[- ](?:friendly|first))?|hybrid|on-?site|in[- ]office"
+    r"|work from home|wfh)\b",
+    re.IGNORECASE,
+)
+# "(Hybrid)", "(US)", "(Travel Required)": asides, never the place itself.
+_ASIDES = re.compile(r"\([^)]*\)?|\[[^\]]*\]?")
+# Indeed writes "Remote in Seattle, WA", "Hybrid work in Austin, TX".
+_LEAD_IN = re.compile(r"^(?:work\s+)?in\s+", re.IGNORECASE)
+# LinkedIn writes "Greater Seattle Area", "Los Angeles Metropolitan Area".
+_AREA = re.compile(
+    r"^greater\s+|\s+(?:metropolitan area|metro area|metroplex|area|region)$", re.IGNORECASE
+)
+# "Sydney NSW 2000", "Seattle WA 98109": a state code or postcode trailing the city name.
+_TRAILING_CODES = re.compile(r"(?:\s+[A-Z]{2,3})?(?:\s+\d{3,6})?$")
+# Several locations in one field: the first one names the metro.
+_LOCATION_SPLIT = re.compile(r";|\||\n|\s/\s|\bor\b", re.IGNORECASE)
+_EDGE_PUNCTUATION = " \t-–—,:/·•"
+
+
+class CompanyNames:
+    """Canonical company names: aliases, then legal-suffix stripping, then aliases again."""
+
+    def __init__(self, companies: Iterable[CompanyInfo], suffixes: Iterable[str]) -> None:
+        self._aliases = {alias: c.name for c in companies for alias in c.aliases}
+        ordered = sorted(suffixes, key=len, reverse=True)
+        alternatives = "|".join(re.escape(suffix) for suffix in ordered)
+        self._suffix = re.compile(rf"[\s,]+(?:{alternatives})$", re.IGNORECASE)
+
+    def canonical(self, name: str) -> str:
+        known = self._aliases.get(name.lower())
+        if known is not None:
+            return known
+        stripped = name
+        while (match := self._suffix.search(stripped)) is not None:
+            stripped = stripped[: match.start()].rstrip(" ,&")
+        stripped = stripped or name
+        return self._aliases.get(stripped.lower(), stripped)
+
+
+class Places:
+    """Location text -> canonical metro, a cleaned city name for unknown places, or None."""
+
+    def __init__(self, metros: Iterable[MetroInfo], non_metros: frozenset[str]) -> None:
+        self._aliases = {alias: m.name for m in metros for alias in m.aliases}
+        self._non_metros = non_metros
+        # Boards repeat a small vocabulary of locations ("San Francisco, CA"); the answer is pure.
+        self._cached = lru_cache(maxsize=_PLACE_CACHE)(self._metro)
+
+    def metro(self, location: str | None) -> str | None:
+        return self._cached(location) if location else None
+
+    def _metro(self, location: str) -> str | None:
+        text = _MODE_WORDS.sub(" ", _ASIDES.sub(" ", location))
+        parts = _LOCATION_SPLIT.split(text)
+        first = next((part for part in parts if part.strip(_EDGE_PUNCTUATION)), "")
+        place = _LEAD_IN.sub("", " ".join(first.split()).strip(_EDGE_PUNCTUATION))
+        place = place.strip(_EDGE_PUNCTUATION)
+        if not place:
+            return None  # the location only said "Remote" or "Hybrid"
+        city = place.split(",", 1)[0].strip(_EDGE_PUNCTUATION)
+        bare = _TRAILING_CODES.sub("", _AREA.sub("", city)).strip(_EDGE_PUNCTUATION)
+        keys = [key.lower() for key in (place, city, _AREA.sub("", place), bare)]
+        for key in keys:
+            if key in self._aliases:
+                return self._aliases[key]
+        if any(key in self._non_metros for key in keys):
+            return None
+        return bare or None
+
+
+def work_mode(remote: bool | None, location: str | None, title: str, metro: str | None) -> WorkMode:
+    """Remote flag first, then "Remote"/"Hybrid" in location or title, then a known place."""
+    text = f"{location or ''} {title}"
+    if remote:
+        return WorkMode.REMOTE
+    # An explicit remote=False outranks a "Remote" in free text; "Hybrid" is still hybrid.
+    if remote is None and _REMOTE.search(text):
+        return WorkMode.REMOTE
+    if _HYBRID.search(text):
+        return WorkMode.HYBRID
+    if metro is not None or remote is False:
+        return WorkMode.ONSITE
+    return WorkMode.UNKNOWN
