@@ -7,7 +7,7 @@ the original bytes to the dead-letter topic and move on without blocking the par
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -24,6 +24,8 @@ MAX_MESSAGE_BYTES = 1_000_000
 
 class PostingNormalizer(Protocol):
     def normalize(self, event: PostingEventV1) -> NormalizedPosting: ...
+
+    def cluster_key(self, posting: NormalizedPosting) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,7 @@ def decode(raw: bytes | None, normalizer: PostingNormalizer) -> Transition | Rej
         posting = normalizer.normalize(event)
     except NormalizationError as exc:
         return Rejected(f"normalization_failed: {exc}")
+    posting = replace(posting, cluster_key=normalizer.cluster_key(posting))
     return Observed(event.event_id, occurred_at, posting)
 
 

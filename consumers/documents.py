@@ -41,6 +41,8 @@ def state_to_doc(state: PostingState) -> PostingDoc:
         last_event_id=state.last_event_id,
         last_observed_at=state.last_observed_at,
         closed_reason=state.closed_reason,
+        cluster_key=p.cluster_key if p else None,
+        cluster_id=state.cluster_id,
     )
 
 
@@ -63,6 +65,7 @@ def doc_to_state(doc: Mapping[str, Any]) -> PostingState:
             url=doc.get("url"),
             posted_at=_utc(doc.get("posted_at")),
             flags=tuple(doc.get("flags", ())),
+            cluster_key=doc.get("cluster_key"),
         )
     return PostingState(
         posting_key=doc["_id"],
@@ -73,6 +76,7 @@ def doc_to_state(doc: Mapping[str, Any]) -> PostingState:
         first_seen_at=as_utc(doc["first_seen_at"]),
         last_observed_at=_utc(doc.get("last_observed_at")),
         closed_reason=doc.get("closed_reason"),
+        cluster_id=doc.get("cluster_id"),
     )
 
 

@@ -38,6 +38,9 @@ async def run_consumer(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_idempotence=kafka.enable_idempotence,
         acks="all",
+        # The dead-letter topic takes back whatever the consumer could fetch (up to 4 MB below);
+        # at the 1 MB default a 2 MB poison message stalled its partition forever.
+        max_request_size=4 * 1024 * 1024,
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka.bootstrap_servers,

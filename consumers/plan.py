@@ -7,10 +7,16 @@ what it returns, inside one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from rolepulse.domain.aggregates import DocRef, coalesce, delta
+from rolepulse.domain.aggregates import Deltas, DocRef, coalesce, delta, postings_count_delta
+from rolepulse.domain.clusters import (
+    choose_cluster,
+    members_by_cluster,
+    needs_cluster,
+    representative,
+)
 from rolepulse.domain.history import iso_week
 from rolepulse.domain.lifecycle import (
     Closed,
@@ -33,11 +39,15 @@ class BatchPlan:
 
 def plan_batch(
     transitions: Iterable[Transition],
-    prior: Mapping[str, PostingState],
+    known: Mapping[str, PostingState],
     seen_event_ids: Set[str],
 ) -> BatchPlan:
-    """Fold `transitions` (in delivery order) over `prior`; skip event ids already applied."""
-    states: dict[str, PostingState | None] = dict(prior)
+    """Fold `transitions` (in order) over the stored states; skip event ids already applied.
+
+    `known` holds the stored state of every posting the transitions touch AND of every posting
+    sharing a cluster key with them, so each touched cluster is seen whole.
+    """
+    states: dict[str, PostingState] = dict(known)
     applied: list[str] = []
     applied_set: set[str] = set()
     duplicates = 0
@@ -46,18 +56,62 @@ def plan_batch(
             duplicates += 1
             continue
         key = transition_key(t)
-        states[key] = apply(states.get(key), t)  # None only for an expiry of an unknown posting
+        new = apply(states.get(key), t)
+        if new is not None:  # None only for an expiry of a posting never seen
+            states[key] = new
         applied.append(t.event_id)
         applied_set.add(t.event_id)
-    touched = {k: s for k, s in states.items() if s is not None and s != prior.get(k)}
-    increments = coalesce(delta(prior.get(k), s) for k, s in touched.items())
+    changed = _assign_clusters(states, known)
     return BatchPlan(
-        states=touched,
-        inserts=frozenset(k for k in touched if k not in prior),
-        increments=increments,
+        states=changed,
+        inserts=frozenset(k for k in changed if k not in known),
+        increments=coalesce(_cluster_deltas(known, states, changed)),
         applied_event_ids=applied,
         duplicate_events=duplicates,
     )
+
+
+def _assign_clusters(
+    states: dict[str, PostingState], known: Mapping[str, PostingState]
+) -> dict[str, PostingState]:
+    """Give every new or re-keyed posting its cluster; returns all changed states."""
+    changed = {k: s for k, s in states.items() if s != known.get(k)}
+    by_key: dict[str | None, dict[str, PostingState]] = {}
+    for k, s in states.items():
+        by_key.setdefault(_cluster_key(s), {})[k] = s
+    # First seen first, so the earliest posting of a new cluster founds it, whatever the order
+    # in which the batch's partitions arrived.
+    for k in sorted(changed, key=lambda k: (changed[k].first_seen_at, k)):
+        s = changed[k]
+        if needs_cluster(s, known.get(k)):
+            same_key = by_key.get(_cluster_key(s), {}).values()
+            s = replace(s, cluster_id=choose_cluster(s, same_key))
+            states[k] = changed[k] = by_key.setdefault(_cluster_key(s), {})[k] = s
+    return changed
+
+
+def _cluster_deltas(
+    known: Mapping[str, PostingState],
+    states: Mapping[str, PostingState],
+    changed: Mapping[str, PostingState],
+) -> Iterable[Deltas]:
+    touched = {c for k in changed for c in (_cluster_of(known.get(k)), _cluster_of(changed[k]))}
+    touched.discard(None)
+    before = members_by_cluster(known)
+    after = members_by_cluster(states)
+    for c in touched:
+        assert c is not None
+        yield delta(representative(before.get(c, ())), representative(after.get(c, ())))
+    for k, s in changed.items():
+        yield postings_count_delta(known.get(k), s)
+
+
+def _cluster_key(s: PostingState) -> str | None:
+    return s.posting.cluster_key if s.posting else None
+
+
+def _cluster_of(s: PostingState | None) -> str | None:
+    return None if s is None else (s.cluster_id or s.posting_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from consumers.faults import NO_FAULTS, Faults
 from consumers.plan import TimedPlan, plan_by_week
 from rolepulse.domain.aggregates import DocRef
 from rolepulse.domain.history import iso_week, role_snapshot, week_start
-from rolepulse.domain.lifecycle import PostingState, Transition, transition_key
+from rolepulse.domain.lifecycle import Observed, PostingState, Transition, transition_key
 
 Doc = dict[str, Any]
 
@@ -81,6 +81,7 @@ class MongoBatchStore:
         await self._db.rejects.create_index([("at", 1)])
         # The sweeper's query: open postings by last observation.
         await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
+        await self._db.postings.create_index([("cluster_key", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
 
     async def stored_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
@@ -105,7 +106,7 @@ class MongoBatchStore:
         stored = await self._offsets_in(s, partitions)
         fresh = [m for m in batch if m.offset >= stored.get((m.topic, m.partition), 0)]
         transitions = [m.transition for m in fresh if m.transition is not None]
-        prior = await self._prior_states(s, {transition_key(t) for t in transitions})
+        prior = await self._known_states(s, transitions)
         seen = await self._seen_events(s, {t.event_id for t in transitions})
         clock = await self._clock_in(s)
         plan = plan_by_week(transitions, prior, seen, clock)
@@ -145,11 +146,27 @@ class MongoBatchStore:
         cursor = self._db.consumer_offsets.find({"_id": {"$in": ids}}, session=s)
         return {(d["topic"], int(d["partition"])): int(d["next_offset"]) async for d in cursor}
 
-    async def _prior_states(self, s: AsyncClientSession, keys: set[str]) -> dict[str, PostingState]:
+    async def _known_states(
+        self, s: AsyncClientSession, transitions: Sequence[Transition]
+    ) -> dict[str, PostingState]:
+        """Stored states of the touched postings and of every member of a cluster they touch.
+
+        All members of a cluster share its cluster key, so loading by key finds them all: the
+        keys the batch brings and the keys the touched postings had before.
+        """
+        keys = sorted({transition_key(t) for t in transitions})
         if not keys:
             return {}
-        cursor = self._db.postings.find({"_id": {"$in": sorted(keys)}}, session=s)
-        return {d["_id"]: doc_to_state(d) async for d in cursor}
+        cursor = self._db.postings.find({"_id": {"$in": keys}}, session=s)
+        known = {d["_id"]: doc_to_state(d) async for d in cursor}
+        cluster_keys = {t.posting.cluster_key for t in transitions if isinstance(t, Observed)}
+        cluster_keys |= {p.posting.cluster_key for p in known.values() if p.posting}
+        cluster_keys.discard(None)
+        if cluster_keys:
+            query = {"cluster_key": {"$in": sorted(k for k in cluster_keys if k)}}
+            async for d in self._db.postings.find(query, session=s):
+                known.setdefault(d["_id"], doc_to_state(d))
+        return known
 
     async def _seen_events(self, s: AsyncClientSession, ids: set[str]) -> set[str]:
         if not ids:

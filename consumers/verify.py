@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,15 +9,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import doc_to_state
 from consumers.store import COLLECTION_OF_KIND
-from rolepulse.domain.aggregates import Deltas, DocRef, coalesce, contribution
+from rolepulse.domain.aggregates import DocRef
+from rolepulse.domain.clusters import recompute
 
 
 async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     """One line per counter whose stored value differs from the recomputation; [] when equal."""
-    total: Deltas = Counter()
-    async for doc in db.postings.find({}):
-        total.update(contribution(doc_to_state(doc)))
-    expected = coalesce([total])
+    states = {doc["_id"]: doc_to_state(doc) async for doc in db.postings.find({})}
+    expected = recompute(states)
     stored: dict[DocRef, dict[str, int]] = {}
     for kind, collection in COLLECTION_OF_KIND.items():
         async for doc in db[collection].find({}):

@@ -185,3 +185,25 @@ def verify() -> None:
         typer.echo(line)
     typer.echo(f"{len(differences)} differences between stored and recomputed aggregates")
     raise typer.Exit(1 if differences else 0)
+
+
+@app.command("eval-normalize")
+def eval_normalize(
+    file: Annotated[Path, typer.Argument(help="JSONL of {event, expected} labelled postings")],
+) -> None:
+    """Score normalization against hand labels: per-field accuracy, skills F1, the misses.
+
+    Exits 1 when a target (role, skills F1, salary, company, metro) is missed.
+    """
+    from rolepulse.domain.normalize import Normalizer
+    from rolepulse.evaluation import evaluate_file, format_report
+    from rolepulse.taxonomy import load_taxonomy
+
+    try:
+        with file.open("rb") as lines:
+            report = evaluate_file(lines, Normalizer(load_taxonomy()))
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
+    typer.echo(format_report(report))
+    raise typer.Exit(1 if report.failed_targets() else 0)

@@ -49,6 +49,8 @@ class PostingDoc(TypedDict):
     first_seen_at: datetime
     last_event_at: datetime
     last_event_id: str
+    cluster_key: str | None  # company|normalized title|metro, shared by one job's boards
+    cluster_id: str | None  # the cluster it counts in: the posting key of its first member
     last_observed_at: datetime | None  # what expiry is measured from
     closed_reason: str | None  # "closed" | "expired" | None while open
 
@@ -76,7 +78,8 @@ class RoleAggregateDoc(TypedDict, total=False):
 
 class MarketAggregateDoc(TypedDict, total=False):
     _id: str  # "market"
-    seen: int  # distinct postings with data, open or not, AI or not
+    seen: int  # distinct jobs (cross-board clusters) with data, open or not, AI or not
+    postings: int  # board postings with data, before cross-board deduplication
     open_total: int  # open postings, AI or not
     open_ai: int  # open postings with an AI role
     roles: dict[str, int]  # open postings per role slug

@@ -11,10 +11,13 @@ from __future__ import annotations
 import copy
 import random
 import uuid
+import zlib
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from rolepulse.demo.render import SOURCES, Json, Plan, SourceIds, posting, stamp
+from rolepulse.demo.render import SOURCES, Json, Plan, SourceIds, board_url, posting, stamp
 
 BASE = datetime(2026, 11, 2, tzinfo=UTC)
 WINDOW = timedelta(days=28)
@@ -26,20 +29,35 @@ MAX_REDELIVERY_LAG = 40  # events between an original and its verbatim duplicate
 class FeedShape:
     reobserved: int  # open postings seen again later under a new event id
     duplicated: int  # events delivered twice with the same event id
+    cross_posted: int  # open jobs also posted on a second board (one cluster, counted once)
+
+
+ClusterKey = Callable[[str, Json], str | None]  # (source, posting body) -> the normalizer's key
 
 
 def build(
-    open_plans: list[Plan], closed_plans: list[Plan], shape: FeedShape, rng: random.Random
+    open_plans: list[Plan],
+    closed_plans: list[Plan],
+    shape: FeedShape,
+    rng: random.Random,
+    cluster_key: ClusterKey,
 ) -> list[Json]:
-    """Every event of the feed: open and closed postings, re-observations and redeliveries."""
-    ids = SourceIds(rng)
-    first_seen = [_observe(plan, ids, rng) for plan in open_plans]
+    """Every event of the feed: open and closed postings, re-observations, cross-posts on a
+    second board, and redeliveries.
+
+    Each job goes to the board its cluster key hashes to, so two different requisitions that look
+    alike (same company, title and metro) are never taken for one job posted on two boards; only
+    the deliberate cross-posts are.
+    """
+    boards = _Boards(SourceIds(rng), cluster_key)
+    first_seen = [_observe(plan, boards, rng) for plan in open_plans]
+    closed_seen = [_observe(plan, boards, rng) for plan in closed_plans]
     timed = [(seen.at, seen.event) for seen in first_seen]
     for seen in rng.sample(first_seen, shape.reobserved):
         at = _between(seen.at, BASE, rng)
         timed.append((at, _event("posting.observed", at, seen.source, _copy(seen.body), rng)))
-    for plan in closed_plans:
-        seen = _observe(plan, ids, rng)
+    timed += _cross_posts(first_seen, boards, shape.cross_posted, rng)
+    for seen in closed_seen:
         at = _between(seen.at, BASE, rng)
         closed = {"source_id": seen.body["source_id"]}
         timed += [
@@ -60,12 +78,65 @@ class _Seen:
     event: Json
 
 
-def _observe(plan: Plan, ids: SourceIds, rng: random.Random) -> _Seen:
-    source = rng.choices(SOURCES, weights=SOURCE_WEIGHTS)[0]
+class _Boards:
+    """Which board a job is on: a stable choice per cluster key, weighted like real traffic."""
+
+    def __init__(self, ids: SourceIds, cluster_key: ClusterKey) -> None:
+        self.ids = ids
+        self.cluster_key = cluster_key
+        self.keys: dict[str, str | None] = {}  # "<source>:<source_id>" -> cluster key
+
+    def place(self, body: Json, key: str | None) -> str:
+        digest = zlib.crc32((key or str(body["source_id"])).encode()) % sum(SOURCE_WEIGHTS)
+        for source, weight in zip(SOURCES, SOURCE_WEIGHTS, strict=True):
+            if digest < weight:
+                return source
+            digest -= weight
+        raise AssertionError("unreachable")
+
+    def post(self, source: str, body: Json, key: str | None) -> Json:
+        source_id = self.ids.next(source)
+        body["source_id"] = source_id
+        body["url"] = board_url(source, source_id, str(body["company"]))
+        self.keys[f"{source}:{source_id}"] = key
+        return body
+
+
+def _observe(plan: Plan, boards: _Boards, rng: random.Random) -> _Seen:
     # Leave a day at the end so every re-observation and close can happen strictly later.
     at = BASE - WINDOW + timedelta(seconds=rng.randrange(int((WINDOW.days - 1) * 86_400)))
-    body = posting(plan, source, ids.next(source), at, rng)
+    body = posting(plan, SOURCES[0], "draft", at, rng)
+    key = boards.cluster_key(SOURCES[0], body)
+    source = boards.place(body, key)
+    body = boards.post(source, body, key)
     return _Seen(at, source, body, _event("posting.observed", at, source, body, rng))
+
+
+def _cross_posts(
+    open_seen: list[_Seen],
+    boards: _Boards,
+    count: int,
+    rng: random.Random,
+) -> list[tuple[datetime, Json]]:
+    """Copies of open jobs on a second board, first seen in the feed's last day.
+
+    Only jobs whose cluster key no other posting shares, so each copy can only join its original's
+    cluster; and after every original was first seen, so the original stays the one counted.
+    """
+    keys = Counter(boards.keys.values())  # over every posting placed so far, open or closed
+    unique = [s for s in open_seen if keys[boards.keys[_posting_key(s)]] == 1]
+    unique = [s for s in unique if boards.keys[_posting_key(s)] is not None]
+    out: list[tuple[datetime, Json]] = []
+    for seen in rng.sample(unique, count):
+        other = SOURCES[(SOURCES.index(seen.source) + 1 + rng.randrange(len(SOURCES) - 1)) % 5]
+        at = BASE - timedelta(seconds=rng.randrange(1, 86_400))
+        body = boards.post(other, _copy(seen.body), boards.keys[_posting_key(seen)])
+        out.append((at, _event("posting.observed", at, other, body, rng)))
+    return out
+
+
+def _posting_key(seen: _Seen) -> str:
+    return f"{seen.source}:{seen.body['source_id']}"
 
 
 def _copy(body: Json) -> Json:

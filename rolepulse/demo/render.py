@@ -66,7 +66,7 @@ def posting(plan: Plan, source: str, source_id: str, seen_at: datetime, rng: ran
     remote = plan.metro is None
     return {
         "source_id": source_id,
-        "url": _url(source, source_id, plan.company),
+        "url": board_url(source, source_id, plan.company),
         "title": title,
         "company": plan.company,
         "location": _location(plan.metro, rng),
@@ -132,7 +132,7 @@ def _structured(lo: int, hi: int, period: str) -> Json:
     return {"min": lo, "max": hi, "currency": "USD", "period": period}
 
 
-def _url(source: str, source_id: str, company: str) -> str:
+def board_url(source: str, source_id: str, company: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", company.lower()).strip("-")
     match source:
         case "greenhouse":

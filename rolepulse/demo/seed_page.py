@@ -18,6 +18,9 @@ from rolepulse.demo.plans import RoleSpec, exact_plans, loose_plan, non_ai_plan
 from rolepulse.demo.render import HOURS_PER_YEAR
 from rolepulse.demo.salaries import Pay, PayForm, SalaryTarget
 from rolepulse.domain.model import Seniority
+from rolepulse.domain.normalize import Normalizer
+from rolepulse.taxonomy import load_taxonomy
+from schema.events import PostingEventV1
 
 Event = dict[str, object]
 H = HOURS_PER_YEAR
@@ -171,7 +174,7 @@ CLOSED = {
     "research-scientist": 40,
 }
 NON_AI_OPEN, NON_AI_CLOSED = 380, 25
-SHAPE = feed.FeedShape(reobserved=700, duplicated=330)
+SHAPE = feed.FeedShape(reobserved=700, duplicated=330, cross_posted=400)
 OPEN_AI_TOTAL = AI_SOFTWARE_ENGINEER.open + AI_PRODUCT_MANAGER.open + sum(FILLER_OPEN.values())
 
 
@@ -183,7 +186,21 @@ def generate(seed: int = 7) -> list[Event]:
     open_plans += [non_ai_plan(rng) for _ in range(NON_AI_OPEN)]
     closed_plans = [loose_plan(role, rng) for role, n in CLOSED.items() for _ in range(n)]
     closed_plans += [non_ai_plan(rng) for _ in range(NON_AI_CLOSED)]
-    return feed.build(open_plans, closed_plans, SHAPE, rng)
+    return feed.build(open_plans, closed_plans, SHAPE, rng, _cluster_key())
+
+
+def _cluster_key() -> feed.ClusterKey:
+    """The normalizer's cluster key, so boards are assigned the way the consumer will see jobs."""
+    normalizer = Normalizer(load_taxonomy())
+
+    def key(source: str, body: Event) -> str | None:
+        event = PostingEventV1.model_validate(
+            {"version": 1, "event_id": "draft", "event_type": "posting.observed",
+             "occurred_at": "2026-11-01T00:00:00Z", "source": source, "posting": body}
+        )  # fmt: skip
+        return normalizer.cluster_key(normalizer.normalize(event))
+
+    return key
 
 
 SCENARIOS: dict[str, Callable[[int], list[Event]]] = {"seed-page": generate}

@@ -71,6 +71,13 @@ def contribution(state: PostingState | None) -> Deltas:
     return out
 
 
+def postings_count_delta(old: PostingState | None, new: PostingState | None) -> Deltas:
+    """Board postings with data, before cross-board deduplication (market `postings`)."""
+    count = int(new is not None and new.posting is not None)
+    count -= int(old is not None and old.posting is not None)
+    return Counter({(("market", MARKET_DOC), "postings"): count}) if count else Counter()
+
+
 def delta(old: PostingState | None, new: PostingState | None) -> Deltas:
     """What moving one posting from `old` to `new` changes; zero entries are dropped."""
     out = contribution(new)

@@ -31,6 +31,9 @@ class PostingState:
     first_seen_at: datetime
     last_observed_at: datetime | None = None  # None until the first observation
     closed_reason: CloseReason | None = None
+    # The cross-board cluster this posting counts in (see rolepulse/domain/clusters.py); None
+    # until the batch planner assigns one.
+    cluster_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,3 +82,5 @@ class NormalizedPosting:
     url: str | None = None
     posted_at: datetime | None = None
     flags: tuple[str, ...] = field(default=())  # e.g. "salary_implausible"
+    # "<company>|<normalized title>|<metro or remote>": the same job on several boards shares it.
+    cluster_key: str | None = None

@@ -211,9 +211,20 @@ class RoleCount:
 
 @strawberry.type(description="Market-wide totals of the current open set.")
 class Market:
-    open_positions: int = strawberry.field(description="Open postings with an AI role.")
-    open_postings_all_roles: int = strawberry.field(description="Open postings, AI or not.")
-    postings_seen: int = strawberry.field(description="Distinct postings ever seen.")
+    open_positions: int = strawberry.field(
+        description="Open jobs with an AI role; a job posted on several boards counts once."
+    )
+    open_postings_all_roles: int = strawberry.field(description="Open jobs, AI or not.")
+    postings_seen: int = strawberry.field(
+        description="Distinct jobs ever seen (open or not, AI or not), boards deduplicated."
+    )
+    board_postings_seen: int = strawberry.field(
+        description="Board postings ever seen, before cross-board deduplication."
+    )
+    cross_board_duplicates: int = strawberry.field(
+        description="Board postings that were the same job as another board's: "
+        "boardPostingsSeen - postingsSeen."
+    )
     roles: list[RoleCount] = strawberry.field(description="Every taxonomy role, in order.")
 
     @classmethod
@@ -224,6 +235,8 @@ class Market:
             open_positions=open_ai,
             open_postings_all_roles=doc.get("open_total", 0),
             postings_seen=doc.get("seen", 0),
+            board_postings_seen=doc.get("postings", 0),
+            cross_board_duplicates=doc.get("postings", 0) - doc.get("seen", 0),
             roles=[
                 RoleCount(
                     slug=slug,

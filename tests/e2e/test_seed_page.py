@@ -60,6 +60,7 @@ PM = {
     "companies": [("Amazon", 79), ("Google", 21), ("Intuit", 16)],
 }  # fmt: skip
 MARKET_OPEN = 26_159
+CROSS_POSTED = 400  # open jobs the generator also posts on a second board
 
 
 def free_port() -> int:
@@ -121,13 +122,13 @@ def wait_applied(mongo: MongoSettings, topic: str, total: int, timeout_s: float)
         client.close()
 
 
-def query(port: str, variables: dict[str, str]) -> dict[str, Any]:
+def query(port: str, variables: dict[str, str], text: str = CONTRACT_QUERY) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while True:
         try:
             r = httpx.post(
                 f"http://127.0.0.1:{port}/graphql",
-                json={"query": CONTRACT_QUERY, "variables": variables},
+                json={"query": text, "variables": variables},
                 timeout=10,
             )
             break
@@ -165,6 +166,8 @@ def test_seed_page_figures_through_kafka_mongo_and_graphql(
     assert cmp["overlapPct"] == pytest.approx(50.0)
     assert_role(cmp["a"], "ai-software-engineer", "AI Software Engineer", SWE)
     assert_role(cmp["b"], "ai-product-manager", "AI Product Manager", PM)
+    extra = query(env["ROLEPULSE_API_PORT"], {}, "{ market { crossBoardDuplicates } }")
+    assert extra["market"]["crossBoardDuplicates"] == CROSS_POSTED  # counted once, not twice
 
 
 def assert_role(role: dict[str, Any], slug: str, title: str, want: dict[str, Any]) -> None:
