@@ -110,7 +110,7 @@ class MongoBatchStore:
         seen = await self._seen_events(s, {t.event_id for t in transitions})
         clock = await self._clock_in(s)
         plan = plan_by_week(transitions, prior, seen, clock)
-        await self._write_postings(s, plan, prior)
+        await self._write_postings(s, plan)
         self._faults.reached("postings_written")
         for step in plan.steps:
             await self._write_aggregates(s, step.increments, step.clock)
@@ -176,9 +176,7 @@ class MongoBatchStore:
         )
         return {d["_id"] async for d in cursor}
 
-    async def _write_postings(
-        self, s: AsyncClientSession, plan: TimedPlan, prior: Mapping[str, PostingState]
-    ) -> None:
+    async def _write_postings(self, s: AsyncClientSession, plan: TimedPlan) -> None:
         now = datetime.now(UTC)
         if plan.applied_event_ids:
             await self._db.processed_events.insert_many(
@@ -187,7 +185,7 @@ class MongoBatchStore:
         ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
         for key, state in plan.states.items():
             doc: Doc = dict(state_to_doc(state))
-            ops.append(InsertOne(doc) if key not in prior else ReplaceOne({"_id": key}, doc))
+            ops.append(InsertOne(doc) if key in plan.inserts else ReplaceOne({"_id": key}, doc))
         if ops:
             await self._db.postings.bulk_write(ops, ordered=False, session=s)
 
