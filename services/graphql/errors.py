@@ -13,11 +13,13 @@ from typing import Any
 
 from graphql import GraphQLError
 
+from rolepulse.domain.trends import MAX_WEEKS
+
 log = logging.getLogger(__name__)
 
 MASKED_MESSAGE = "Internal error; it has been logged."
 LIMIT_MIN, LIMIT_MAX = 1, 100
-WEEKS_MIN, WEEKS_MAX = 1, 104  # WEEKS_MAX matches rolepulse.domain.trends.MAX_WEEKS
+WEEKS_MIN, WEEKS_MAX = 1, MAX_WEEKS
 
 
 class BadInputError(Exception):
