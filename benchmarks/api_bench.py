@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 KINDS = ("baseline", "app", "app-uncached")
-CONTRACT_QUERY = (ROOT / "benchmarks" / "contract_query.graphql").read_text()
+CONTRACT_QUERY = (ROOT / "schema" / "contract_query.graphql").read_text()
 VARIABLES = {"a": "ai-software-engineer", "b": "ai-product-manager"}
 
 

@@ -19,26 +19,8 @@ from pymongo import MongoClient
 
 from rolepulse.settings import KafkaSettings, MongoSettings
 
-CONTRACT_QUERY = """
-query Compare($a: String!, $b: String!) {
-  market { openPositions }
-  compareRoles(a: $a, b: $b, salaryBasis: MAX) {
-    premiumPct
-    higherPaid { slug }
-    sharedSkills
-    overlapPct
-    a { ...R }
-    b { ...R }
-  }
-}
-fragment R on Role {
-  slug title openPositions shareOfMarketPct remotePct
-  salary { n avgMin avgMax p25 median average p75 }
-  experienceMix { entryPct midPct seniorPct }
-  topSkills(limit: 8) { name count }
-  topCompanies(limit: 4) { name count }
-}
-"""
+# The contract query, verbatim: clients and external checks rely on its field names.
+CONTRACT_QUERY = (Path(__file__).parents[2] / "schema" / "contract_query.graphql").read_text()
 
 # The published page's figures (../shared/SEED-PAGE.md), to the dollar as generated.
 SWE = {

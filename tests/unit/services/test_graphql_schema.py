@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,26 +90,8 @@ MARKET: MarketAggregateDoc = {
     "roles": {"ai-software-engineer": 10, "ai-product-manager": 8},
 }
 
-CONTRACT = """
-query Compare($a: String!, $b: String!) {
-  market { openPositions }
-  compareRoles(a: $a, b: $b, salaryBasis: MAX) {
-    premiumPct
-    higherPaid { slug }
-    sharedSkills
-    overlapPct
-    a { ...R }
-    b { ...R }
-  }
-}
-fragment R on Role {
-  slug title openPositions shareOfMarketPct remotePct
-  salary { n avgMin avgMax p25 median average p75 }
-  experienceMix { entryPct midPct seniorPct }
-  topSkills(limit: 8) { name count }
-  topCompanies(limit: 4) { name count }
-}
-"""
+# The contract query, verbatim: clients and external checks rely on its field names.
+CONTRACT = (Path(__file__).parents[3] / "schema" / "contract_query.graphql").read_text()
 
 
 class FakeReadModel:
