@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,11 +17,11 @@ from consumers.store import Delivered, MongoBatchStore
 from consumers.verify import aggregate_differences
 from rolepulse.catchup import wait_consumed
 from rolepulse.domain.normalize import Normalizer
-from rolepulse.publish import publish_lines
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 
 Doc = dict[str, Any]
+ConsumeAll = Callable[..., Awaitable[dict[int, int]]]
 
 
 def event(eid: str, sid: str, title: str | None = "Senior LLM Engineer", **over: Any) -> bytes:
@@ -57,21 +57,6 @@ def closed(eid: str, sid: str) -> bytes:
     ).encode()
 
 
-async def consume_all(
-    kafka: KafkaSettings, mongo: MongoSettings, lines: Sequence[bytes]
-) -> dict[int, int]:
-    """Publish `lines`, run a consumer until all of them are applied, stop it cleanly."""
-    ends = await publish_lines(lines, kafka)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(kafka, mongo, ConsumerSettings(max_batch=50), stop))
-    try:
-        await wait_consumed(mongo, kafka.topic, ends, timeout_s=60)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
-    return ends
-
-
 @pytest.fixture
 async def db(mongo_settings: MongoSettings) -> AsyncIterator[Any]:
     client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_settings.uri)
@@ -80,7 +65,7 @@ async def db(mongo_settings: MongoSettings) -> AsyncIterator[Any]:
 
 
 async def test_postings_reach_aggregates_once(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any, consume_all: ConsumeAll
 ) -> None:
     lines = [
         event("e1", "1"),
@@ -103,7 +88,7 @@ async def test_postings_reach_aggregates_once(
 
 
 async def test_invalid_events_go_to_dead_letters_with_reason(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any, consume_all: ConsumeAll
 ) -> None:
     bad = [b"{not json", event("v9", "9", version=9), event("m1", "10", title=None)]
     await consume_all(kafka_settings, mongo_settings, [*bad, event("ok", "11")])
@@ -118,7 +103,7 @@ async def test_invalid_events_go_to_dead_letters_with_reason(
 
 
 async def test_replay_from_the_beginning_changes_nothing(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any
+    kafka_settings: KafkaSettings, mongo_settings: MongoSettings, db: Any, consume_all: ConsumeAll
 ) -> None:
     lines = [event(f"e{i}", str(i)) for i in range(120)]
     ends = await consume_all(kafka_settings, mongo_settings, lines)

@@ -6,9 +6,8 @@ the real consumer write them from events spanning three ISO weeks.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -16,12 +15,9 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from consumers.main import run_consumer
-from rolepulse.catchup import wait_consumed
 from rolepulse.domain.history import iso_week, role_snapshot, week_start
 from rolepulse.domain.taxonomy import RoleInfo
-from rolepulse.publish import publish_lines
-from rolepulse.settings import ApiSettings, ConsumerSettings, KafkaSettings, MongoSettings
+from rolepulse.settings import ApiSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 from services.main import build_app
 from services.read_model import ROLE_WEEKLY
@@ -146,21 +142,6 @@ def closed(eid: str, sid: str, at: str) -> bytes:
     return json.dumps(body).encode()
 
 
-async def consume_all(
-    kafka: KafkaSettings, mongo: MongoSettings, lines: Sequence[bytes]
-) -> dict[int, int]:
-    """Publish `lines`, run a consumer until all of them are applied, stop it cleanly."""
-    ends = await publish_lines(lines, kafka)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_consumer(kafka, mongo, ConsumerSettings(max_batch=2000), stop))
-    try:
-        await wait_consumed(mongo, kafka.topic, ends, timeout_s=60)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=30)
-    return ends
-
-
 PM = "AI Product Manager"
 WEEK_44, WEEK_45, WEEK_46 = "2026-10-27T10:00:00Z", "2026-11-03T10:00:00Z", "2026-11-10T10:00:00Z"
 WEEKS = [
@@ -175,12 +156,15 @@ WEEKS = [
 
 
 async def test_consumer_history_reaches_the_api(
-    kafka_settings: KafkaSettings, mongo_settings: MongoSettings
+    kafka_settings: KafkaSettings,
+    mongo_settings: MongoSettings,
+    consume_all: Callable[..., Awaitable[dict[int, int]]],
 ) -> None:
     # All three weeks in ONE batch (one partition, a batch larger than the stream): the consumer
     # splits a batch at week boundaries of stream time, so each week still gets its snapshot.
     one_partition = kafka_settings.model_copy(update={"partitions": 1})
-    await consume_all(one_partition, mongo_settings, [line for week in WEEKS for line in week])
+    lines = [line for week in WEEKS for line in week]
+    await consume_all(one_partition, mongo_settings, lines, max_batch=2000)
     query = """{
       llm: role(slug: "llm-engineer") { weeklyTrend { week openPositions carriedForward } }
       pm: role(slug: "ai-product-manager") { weeklyTrend { week openPositions carriedForward } }
