@@ -35,7 +35,7 @@ class SalaryBasis(StrEnum):
     MIDPOINT = "mid"
 
 
-SalarySource = Literal["structured", "text"]
+SalarySource = Literal["structured", "text", "description"]
 SalaryPeriod = Literal["year", "month", "week", "day", "hour"]
 
 

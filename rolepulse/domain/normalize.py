@@ -14,7 +14,14 @@ from typing import Final
 from rolepulse.domain.model import NormalizedPosting, NormalizedSalary
 from rolepulse.domain.places import CompanyNames, Places, work_mode
 from rolepulse.domain.roles import RoleMatcher, SeniorityMatcher
-from rolepulse.domain.salary import IMPLAUSIBLE_FLAG, Pay, SalaryTextParser, annualize, is_plausible
+from rolepulse.domain.salary import (
+    IMPLAUSIBLE_FLAG,
+    DescriptionPay,
+    Pay,
+    SalaryTextParser,
+    annualize,
+    is_plausible,
+)
 from rolepulse.domain.skills import SkillMatcher
 from rolepulse.domain.taxonomy import Taxonomy
 from schema.events import PostingEventV1, PostingV1
@@ -80,6 +87,7 @@ class Normalizer:
         self._companies = CompanyNames(taxonomy.companies, taxonomy.company_suffixes)
         self._places = Places(taxonomy.metros, taxonomy.non_metros)
         self._salary_text = SalaryTextParser(taxonomy.fx)
+        self._description_pay = DescriptionPay(self._salary_text)
         self._dollars = [
             (code, re.compile("|".join(patterns)))
             for code, patterns in taxonomy.fx.local_dollars.items()
@@ -107,7 +115,7 @@ class Normalizer:
             skills=self._skills.find(title, description),
             company=self._companies.canonical(company),
             metro=metro,
-            work_mode=work_mode(posting.remote, posting.location, title, metro),
+            work_mode=work_mode(posting.remote, posting.location, title, metro, description),
             salary=salary,
             url=posting.url,
             posted_at=posting.posted_at,
@@ -136,6 +144,11 @@ class Normalizer:
             dollar = self._dollar(posting.location) if "$" in text else "USD"
             pay = self._salary_text.parse(text, dollar)
             salary = annualize(pay, self.taxonomy.fx, "text") if pay else None
+        elif posting.description and (
+            pay := self._description_pay.find(posting.description, self._dollar(posting.location))
+        ):
+            # Only when the board gave no pay field at all: a field, even "Competitive", wins.
+            salary = annualize(pay, self.taxonomy.fx, "description")
         else:
             return None, ()
         if salary is None:

@@ -156,6 +156,10 @@ class SalaryTextParser:
         self._codes = frozenset(fx.rates_to_usd)
         self._longest_token = max(len(token) for token in self._currencies)
 
+    def names_currency(self, text: str) -> bool:
+        """Whether `text` writes a currency symbol or code anywhere."""
+        return self._currency.search(text) is not None
+
     def parse(self, text: str, dollar: str = "USD") -> Pay | None:
         """The first salary-like range in `text`, or None ("Competitive", "DOE", no amount).
 
@@ -296,3 +300,35 @@ def _period(match: re.Match[str] | None) -> SalaryPeriod:
         return "year"
     word = (match.group("unit") or match.group("adverb") or "").lower()
     return _PERIOD_WORDS.get(word, "year")
+
+
+# A description states pay in its own sentence: "The US base salary range for this position is
+# $197,000 - $291,000". Only such sentences are read, and only with a written currency, so that
+# "competitive compensation and 25 days of leave" or "401(k)" never become pay. OTE is a sales
+# figure (base + commission at target), not a salary.
+_PAY_CONTEXT = re.compile(
+    r"\b(?:salary|salaries|base pay|pay range|pay scale|compensation|hourly rate|wage range)\b",
+    re.IGNORECASE,
+)
+_NOT_BASE_PAY = re.compile(r"\bOTE\b|on[- ]target earnings", re.IGNORECASE)
+_CONTEXT_WINDOW = 240
+
+
+class DescriptionPay:
+    """Pay stated in a description's own pay sentence, for postings with no salary field."""
+
+    def __init__(self, parser: SalaryTextParser) -> None:
+        self._parser = parser
+
+    def find(self, description: str, dollar: str = "USD") -> Pay | None:
+        """The first pay range written after a pay word on the same line, with a currency."""
+        for context in _PAY_CONTEXT.finditer(description):
+            end = description.find("\n", context.start())
+            stop = context.start() + _CONTEXT_WINDOW
+            window = description[context.start() : stop if end < 0 else min(end, stop)]
+            if _NOT_BASE_PAY.search(window) or not self._parser.names_currency(window):
+                continue
+            pay = self._parser.parse(window, dollar)
+            if pay is not None:
+                return pay
+        return None

@@ -56,6 +56,10 @@ class SkillInfo:
     category: str
     aliases: tuple[str, ...]
     patterns: tuple[str, ...] = ()
+    # Case-insensitive regexes for phrases around a pattern's leading literal: where one occurs,
+    # the patterns' hits in that text name something else (a support team's "agents" are people,
+    # also in "AI-assisted replies for our agents"). Aliases are never vetoed.
+    pattern_vetoes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ class _Skill(BaseModel):
     category: str
     aliases: list[str] = []
     patterns: list[str] = []
+    pattern_vetoes: list[str] = []
 
 
 class _Skills(_File):
@@ -150,7 +151,9 @@ def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
         seniority_rules=tuple(SeniorityRule(r.level, tuple(r.patterns)) for r in seniority.rules),
         seniority_aliases=MappingProxyType({_label(k): v for k, v in seniority.aliases.items()}),
         skills=tuple(
-            SkillInfo(s.name, s.category, tuple(s.aliases), tuple(s.patterns))
+            SkillInfo(
+                s.name, s.category, tuple(s.aliases), tuple(s.patterns), tuple(s.pattern_vetoes)
+            )
             for s in _unique_names(skills.skills, "skill")
         ),
         metros=tuple(MetroInfo(m.name, _aliases(m)) for m in _unique_names(metros.metros, "metro")),
@@ -249,7 +252,7 @@ def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> No
     for rule in seniority.rules:
         patterns += rule.patterns
     for skill in skills.skills:
-        patterns += skill.patterns
+        patterns += skill.patterns + skill.pattern_vetoes
     for pattern in patterns:
         try:
             re.compile(pattern, re.IGNORECASE)

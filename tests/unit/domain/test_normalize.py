@@ -225,6 +225,18 @@ def test_structured_salary_wins_over_text() -> None:
     assert posting.salary.source == "structured"
 
 
+def test_pay_from_the_description_only_when_the_board_gave_none() -> None:
+    pay_sentence = "The base salary range for this role is $100,000 - $150,000 + equity."
+    posting = NORMALIZER.normalize(event(description=pay_sentence, location="Toronto, ON"))
+    assert posting.salary is not None
+    # A bare "$" in Toronto is CAD (0.71 USD), as for salary text.
+    assert (posting.salary.annual_min_usd, posting.salary.annual_max_usd) == (71_000, 106_500)
+    assert posting.salary.source == "description"
+    # Any pay field, even one without figures, outranks the description.
+    stated = NORMALIZER.normalize(event(description=pay_sentence, salary_text="Competitive"))
+    assert stated.salary is None
+
+
 @pytest.mark.parametrize(
     "salary",
     [

@@ -2,7 +2,8 @@
 
 import pytest
 
-from rolepulse.domain.places import CompanyNames, Places
+from rolepulse.domain.model import WorkMode
+from rolepulse.domain.places import CompanyNames, Places, description_mode, work_mode
 from rolepulse.taxonomy import load_taxonomy
 
 TAXONOMY = load_taxonomy()
@@ -47,7 +48,55 @@ def test_metro_from_board_locations(location: str, metro: str | None) -> None:
         ("N26 GmbH", "N26"),
         ("Grab Holdings Pte. Ltd.", "Grab Holdings"),
         ("Anthropic PBC", "Anthropic"),
+        ("Flipkart Internet Pvt Ltd", "Flipkart"),
+        ("Acme Robotics Pvt. Ltd", "Acme Robotics"),
+        ("Acme Robotics Private Limited", "Acme Robotics"),
+        ("Wise Payments Limited", "Wise"),
+        ("Wealthsimple Technologies Inc.", "Wealthsimple"),
+        # Descriptor words go only through aliases: stripping them would merge distinct names.
+        ("Rasa Technologies GmbH", "Rasa Technologies"),
+        ("Tata Consultancy Services Limited", "TCS"),
+        ("Google DeepMind", "Google"),
     ],
 )
 def test_company_suffixes_and_aliases(company: str, canonical: str) -> None:
     assert COMPANIES.canonical(company) == canonical
+
+
+@pytest.mark.parametrize(
+    ("description", "mode"),
+    [
+        ("This role is hybrid: we work from our office on Mondays and Thursdays.", "hybrid"),
+        ("This is a hybrid role with three days per week in our Plano campus.", "hybrid"),
+        ("We use a hybrid work model of 3 days in the office per week.", "hybrid"),
+        ("We work in a hybrid way: most teams meet in our office.", "hybrid"),
+        ("Grammarly works in a hybrid model; this role is based in our Vancouver hub.", "hybrid"),
+        ("Benefits.\nHybrid: our Paris office is the centre of the team.", "hybrid"),
+        ("Hybrid - 2 days a week in our Old Street office.", "hybrid"),
+        ("Up to 50% work from home.", "hybrid"),
+        ("You will spend two days a week in our New York office.", "hybrid"),
+        ("This role is hybrid, with two in-office days per week.", "hybrid"),
+        ("This is a fully remote role for candidates in the US.", "remote"),
+        ("The position is remote within Canada.", "remote"),
+        # ML vocabulary and company blurbs say nothing about this role's arrangement.
+        ("You will build hybrid search and train hybrid models for ranking.", None),
+        ("We support remote work for some teams.", None),
+        ("In person in San Francisco, five days a week.", None),
+        ("We offer 30 days of vacation.", None),
+        ("This role is not remote.", None),
+    ],
+)
+def test_description_states_the_work_mode(description: str, mode: str | None) -> None:
+    assert description_mode(description) == (WorkMode(mode) if mode else None)
+
+
+def test_location_and_flag_outrank_the_description() -> None:
+    hybrid = "This role is hybrid."
+    remote = "This is a fully remote role."
+    assert work_mode(True, "London", "ML Engineer", "London", hybrid) is WorkMode.REMOTE
+    assert work_mode(None, "Remote - US", "ML Engineer", None, hybrid) is WorkMode.REMOTE
+    # An explicit remote=False still allows hybrid, never remote.
+    assert work_mode(False, "Toronto", "ML Engineer", "Toronto", hybrid) is WorkMode.HYBRID
+    assert work_mode(False, "Toronto", "ML Engineer", "Toronto", remote) is WorkMode.ONSITE
+    assert work_mode(None, "Berlin", "ML Engineer", "Berlin", "") is WorkMode.ONSITE
+    assert work_mode(None, None, "ML Engineer", None, remote) is WorkMode.REMOTE

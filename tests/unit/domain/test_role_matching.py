@@ -69,6 +69,9 @@ def test_generic_title_takes_role_from_an_ai_description(title: str, role: str) 
         ("Data Engineer", LLM_WORK),
         ("Site Reliability Engineer", LLM_WORK),
         ("Customer Success Manager, AI", LLM_WORK),
+        ("AI Trainer - Software Engineering (Freelance)", LLM_WORK),
+        ("LLM Data Annotator", LLM_WORK),
+        ("Software Engineer", "Experience with LLMs is a plus. You will build billing APIs."),
     ],
 )
 def test_non_ai_titles_stay_null(title: str, description: str) -> None:
@@ -96,3 +99,25 @@ def test_non_ai_titles_stay_null(title: str, description: str) -> None:
 def test_title_rules(title: str, role: str) -> None:
     # The description cannot override a title that names its role.
     assert role_of(title, AI_BOILERPLATE) == role
+
+
+@pytest.mark.parametrize(
+    ("title", "description", "role"),
+    [
+        # A named model is LLM evidence: GPT-4 + prompts + large language models.
+        (
+            "Software Engineer",
+            "Our features use GPT-4 for feedback. You will build the prompt pipelines and ship "
+            "features on top of large language models.",
+            "ai-software-engineer",
+        ),
+        # Two different AI concepts in the work itself are enough.
+        (
+            "Product Manager",
+            "You will improve our retrieval-augmented generation pipeline and need depth in LLMs.",
+            "ai-product-manager",
+        ),
+    ],
+)
+def test_description_evidence_from_two_concepts(title: str, description: str, role: str) -> None:
+    assert role_of(title, description) == role

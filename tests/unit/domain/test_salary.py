@@ -3,7 +3,7 @@ from datetime import date
 import pytest
 
 from rolepulse.domain.model import SalaryPeriod
-from rolepulse.domain.salary import Pay, SalaryTextParser, annualize, is_plausible
+from rolepulse.domain.salary import DescriptionPay, Pay, SalaryTextParser, annualize, is_plausible
 from rolepulse.domain.taxonomy import FxTable
 
 FX = FxTable(
@@ -137,3 +137,31 @@ def test_plausibility(pay: Pay, plausible: bool) -> None:
     salary = annualize(pay, FX, "structured")
     assert salary is not None
     assert is_plausible(salary) is plausible
+
+
+DESCRIPTION_PAY = DescriptionPay(PARSER)
+
+
+@pytest.mark.parametrize(
+    ("description", "expected"),
+    [
+        (
+            "Benefits.\nThe US base salary range for this position is between $197,000 - "
+            "$291,000 + bonus + equity.",
+            Pay(197_000, 291_000, "USD", "year"),
+        ),
+        (
+            "Expected compensation for this position is between $120,000 - $318,000/annual "
+            "salary + stock.",
+            Pay(120_000, 318_000, "USD", "year"),
+        ),
+        ("Pay range: £50,000 to £60,000.", Pay(50_000, 60_000, "GBP", "year")),
+        # No pay word on the line, no currency, or a sales OTE: not a salary.
+        ("We raised $300,000,000 in 2024 from investors.", None),
+        ("Competitive compensation and 25 days of leave; 401(k) matching.", None),
+        ("Salary\nWe raised $300,000,000 last year.", None),
+        ("Compensation: $150,000 - $250,000 OTE.", None),
+    ],
+)
+def test_pay_only_from_a_descriptions_pay_sentence(description: str, expected: Pay | None) -> None:
+    assert DESCRIPTION_PAY.find(description) == expected

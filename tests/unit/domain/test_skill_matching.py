@@ -49,3 +49,18 @@ def test_skills_in_context(text: str, skills: tuple[str, ...]) -> None:
 )
 def test_no_skill_inside_another_word(word: str) -> None:
     assert SKILLS.find("", f"We {word} daily.") == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "agents"),
+    [
+        ("We roll out AI-assisted replies for our agents.", True),
+        ("You will support 60 customer support agents. We roll out replies for our agents.", False),
+        ("Our contact centre agents use macros; agents handle refunds.", False),
+        # A literal alias is never vetoed: "AI agents" for customer service are still AI Agents.
+        ("Human agents hand off to our AI agents for customer service.", True),
+        ("You will build agents on our platform.", True),
+    ],
+)
+def test_customer_service_agents_are_not_ai_agents(text: str, agents: bool) -> None:
+    assert ("AI Agents" in SKILLS.find("", text)) is agents

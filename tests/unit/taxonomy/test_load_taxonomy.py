@@ -28,7 +28,7 @@ def test_roles_are_the_twelve_slugs_in_taxonomy_order() -> None:
     taxonomy = load_taxonomy()
     assert list(taxonomy.roles) == ROLE_SLUGS
     assert {rule.role for rule in taxonomy.role_rules} == set(ROLE_SLUGS)
-    assert taxonomy.version == "2026-11-25.1"
+    assert taxonomy.version == "2026-11-25.2"
 
 
 @pytest.mark.parametrize(
