@@ -16,6 +16,8 @@ Rules, restated from DESIGN.md and the lifecycle (rolepulse/domain/lifecycle.py 
   event time (ties: later delivery), is an observation; its data is its latest observation;
 - a posting with at least one observation is "seen"; open postings count in the open set, and
   those with a role in that role's figures; a salary flagged implausible is not a salary figure.
+Not modelled: cross-board clusters (one job on several sources counting once); streams checked
+against this oracle must use one source per job.
 """
 
 from __future__ import annotations
