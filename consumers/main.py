@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from consumers.dead_letters import DeadLetters
 from consumers.faults import Faults
 from consumers.metrics import ConsumerMetrics
-from consumers.runner import PostingsConsumer, SeekToStoredOffsets
+from consumers.runner import LogRebalances, PostingsConsumer
 from consumers.store import MongoBatchStore
 from consumers.topics import ensure_topics
 from rolepulse.domain.normalize import Normalizer
@@ -61,7 +61,7 @@ async def run_consumer(
         store = MongoBatchStore(client, mongo.database, faults)
         await store.ensure_indexes()
         await producer.start()
-        consumer.subscribe([kafka.topic], listener=SeekToStoredOffsets(consumer, store))
+        consumer.subscribe([kafka.topic], listener=LogRebalances())
         await consumer.start()
         runner = PostingsConsumer(
             consumer,

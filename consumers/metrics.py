@@ -18,11 +18,8 @@ class ConsumerMetrics:
             "rolepulse_events_applied", "Events applied to postings and aggregates", registry=r
         )
         self.duplicates = Counter(
-            "rolepulse_events_duplicate", "Events skipped: event_id already applied", registry=r
-        )
-        self.replayed = Counter(
-            "rolepulse_events_replayed",
-            "Redelivered messages skipped because their batch was already applied",
+            "rolepulse_events_duplicate",
+            "Events skipped: their event_id was already applied (redeliveries, replays)",
             registry=r,
         )
         self.rejected = Counter(
@@ -49,7 +46,6 @@ class ConsumerMetrics:
     ) -> None:
         self.applied.inc(result.applied)
         self.duplicates.inc(result.duplicates)
-        self.replayed.inc(result.skipped_replayed)
         for reason in reject_reasons:
             self.rejected.labels(reason=reason).inc()
         self.batch_seconds.observe(seconds)

@@ -2,11 +2,11 @@
 
 Order per batch, and why:
 1. decode + normalize every message (pure);
-2. publish rejects to the dead-letter topic and wait for the acks — before the database records the
-   batch's offsets, otherwise a crash in between would lose them;
+2. publish rejects to the dead-letter topic and wait for the acks — before anything is committed,
+   so a crash can repeat a dead letter but never lose one;
 3. one MongoDB transaction: postings, aggregate increments, applied event ids, next offsets;
-4. commit the Kafka offsets (last + 1 per partition). MongoDB's stored offsets are authoritative:
-   on assignment we seek to them, so a crash between 3 and 4 only re-reads what step 3 will skip.
+4. commit the Kafka offsets (last + 1 per partition). A crash between 3 and 4 redelivers the
+   batch, whose event ids the database then recognises as applied.
 A database outage pauses the loop on the same batch with backoff; nothing is committed meanwhile.
 """
 
@@ -42,31 +42,24 @@ class ConsumerStats:
     batches: int = 0
     applied: int = 0
     duplicates: int = 0
-    skipped_replayed: int = 0
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     last_batch_seconds: float = 0.0
 
 
-class SeekToStoredOffsets(ConsumerRebalanceListener):  # type: ignore[misc]
-    """On assignment, resume each partition where the database says the last batch ended."""
+class LogRebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partition moves, for the operator; correctness needs nothing from this hook.
 
-    def __init__(self, consumer: Any, store: MongoBatchStore) -> None:
-        self._consumer = consumer
-        self._store = store
+    Batches run to completion inside the poll loop before the next getmany, so nothing is in
+    flight at a revocation. A newly assigned partition resumes from the group's committed Kafka
+    offset, which trails the database by at most one batch; that batch's events are recognised
+    by their ids. (Seeking to the database's offsets instead would skip a recreated topic's new
+    messages, whose offsets start again at 0.)
+    """
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        # Batches run to completion inside the poll loop before the next getmany, so nothing is
-        # in flight here; the transaction's offset check covers a late commit by a former owner.
         log.info("partitions revoked: %s", sorted(str(tp) for tp in revoked))
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        by_topic: dict[str, list[int]] = {}
-        for tp in assigned:
-            by_topic.setdefault(tp.topic, []).append(tp.partition)
-        for topic, partitions in by_topic.items():
-            stored = await self._store.stored_offsets(topic, partitions)
-            for partition, offset in stored.items():
-                self._consumer.seek(TopicPartition(topic, partition), offset)
         log.info("partitions assigned: %s", sorted(str(tp) for tp in assigned))
 
 
@@ -179,7 +172,6 @@ class PostingsConsumer:
         s.batches += 1
         s.applied += result.applied
         s.duplicates += result.duplicates
-        s.skipped_replayed += result.skipped_replayed
         s.last_batch_seconds = seconds
         reasons = [m.reject_reason.split(":", 1)[0] for m in batch if m.reject_reason is not None]
         for reason in reasons:
@@ -192,11 +184,10 @@ class PostingsConsumer:
         }
         self.metrics.record_lag(highwaters, result.next_offsets)
         log.info(
-            "batch: %d messages, %d applied, %d duplicates, %d rejected, %d replayed, %.3fs",
+            "batch: %d messages, %d applied, %d duplicates, %d rejected, %.3fs",
             len(batch),
             result.applied,
             result.duplicates,
             result.rejected,
-            result.skipped_replayed,
             seconds,
         )

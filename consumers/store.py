@@ -1,18 +1,21 @@
 """MongoDB adapter for the consumer: apply a batch atomically, offsets included.
 
 Why one transaction per batch (DESIGN.md design 1): postings, aggregate increments, applied event
-ids and each partition's next offset commit together or not at all. A consumer killed at any point
-either left no trace of the batch (it is redelivered and applied once) or committed all of it
-(the stored offsets make the redelivery a no-op). The offset check happens inside the
-transaction, so a partition handed to another group member mid-batch cannot be applied twice:
-the two transactions write the same offset document and one of them aborts and retries.
+ids and each partition's next offset commit together or not at all. A consumer killed at any
+point either left no trace of the batch (it is redelivered and applied then) or committed all of
+it. Redelivered messages are recognised by their event ids, which the same transaction records:
+not by offsets, because a recreated topic (or a broker that lost its log) starts again at offset
+0 with new messages. Stored offsets record how far the database has applied each partition.
+Two consumers applying the same event at once (a rebalance mid-batch) both insert its id, and
+the database lets only one of the transactions commit; the other retries and sees it applied.
 
-Offsets are keyed by topic and partition, not by consumer group: the guarantee is about the effect
-on this database, which must hold even if an operator renames the group.
+Offsets are keyed by topic and partition, not by consumer group: they describe what this database
+has applied, which must hold even if an operator renames the group.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -33,6 +36,8 @@ Doc = dict[str, Any]
 
 COLLECTION_OF_KIND = {"role": "role_aggregates", "market": "market_aggregates"}
 STREAM_CLOCK_ID = "postings"
+# The dead-letter topic keeps a reject's full bytes; the database keeps enough to read the cause.
+MAX_STORED_REJECT_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,6 @@ class BatchResult:
     applied: int
     duplicates: int
     rejected: int
-    skipped_replayed: int
     next_offsets: dict[tuple[str, int], int]
 
 
@@ -84,11 +88,6 @@ class MongoBatchStore:
         await self._db.postings.create_index([("cluster_key", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
 
-    async def stored_offsets(self, topic: str, partitions: Sequence[int]) -> dict[int, int]:
-        ids = [offset_id(topic, p) for p in partitions]
-        cursor = self._db.consumer_offsets.find({"_id": {"$in": ids}})
-        return {int(d["partition"]): int(d["next_offset"]) async for d in cursor}
-
     async def apply(self, batch: Sequence[Delivered]) -> BatchResult:
         """Apply `batch` exactly once; retried whole on transient transaction errors."""
         async with self._client.start_session() as session:
@@ -102,10 +101,7 @@ class MongoBatchStore:
         return run
 
     async def _apply_in(self, s: AsyncClientSession, batch: Sequence[Delivered]) -> BatchResult:
-        partitions = sorted({(m.topic, m.partition) for m in batch})
-        stored = await self._offsets_in(s, partitions)
-        fresh = [m for m in batch if m.offset >= stored.get((m.topic, m.partition), 0)]
-        transitions = [m.transition for m in fresh if m.transition is not None]
+        transitions = [m.transition for m in batch if m.transition is not None]
         prior = await self._known_states(s, transitions)
         seen = await self._seen_events(s, {t.event_id for t in transitions})
         clock = await self._clock_in(s)
@@ -126,25 +122,17 @@ class MongoBatchStore:
                 upsert=True,
                 session=s,
             )
-        rejects = [m for m in fresh if m.transition is None]
+        rejects = [m for m in batch if m.transition is None]
         await self._write_rejects(s, rejects)
-        next_offsets = self._next_offsets(batch, stored)
+        next_offsets = self._next_offsets(batch)
         await self._write_offsets(s, next_offsets)
         self._faults.reached("aggregates_written")
         return BatchResult(
             applied=len(plan.applied_event_ids),
             duplicates=plan.duplicate_events,
             rejected=len(rejects),
-            skipped_replayed=len(batch) - len(fresh),
             next_offsets=next_offsets,
         )
-
-    async def _offsets_in(
-        self, s: AsyncClientSession, partitions: Sequence[tuple[str, int]]
-    ) -> dict[tuple[str, int], int]:
-        ids = [offset_id(t, p) for t, p in partitions]
-        cursor = self._db.consumer_offsets.find({"_id": {"$in": ids}}, session=s)
-        return {(d["topic"], int(d["partition"])): int(d["next_offset"]) async for d in cursor}
 
     async def _known_states(
         self, s: AsyncClientSession, transitions: Sequence[Transition]
@@ -229,25 +217,27 @@ class MongoBatchStore:
         if not rejects:
             return
         now = datetime.now(UTC)
-        docs = [
-            {
-                "_id": f"{m.topic}|{m.partition}|{m.offset}",
+        ops = []
+        for m in rejects:
+            # Keyed by content too: a redelivered reject replaces its record, while a recreated
+            # log that reuses the offset for another message keeps both.
+            digest = hashlib.sha256(m.raw or b"").hexdigest()[:16]
+            doc = {
+                "_id": f"{m.topic}|{m.partition}|{m.offset}|{digest}",
                 "topic": m.topic,
                 "partition": m.partition,
                 "offset": m.offset,
                 "reason": m.reject_reason,
-                "raw": m.raw,
+                "raw": (m.raw or b"")[:MAX_STORED_REJECT_BYTES],
+                "size": len(m.raw or b""),
                 "at": now,
             }
-            for m in rejects
-        ]
-        await self._db.rejects.insert_many(docs, ordered=False, session=s)
+            ops.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
+        await self._db.rejects.bulk_write(ops, ordered=False, session=s)
 
     @staticmethod
-    def _next_offsets(
-        batch: Sequence[Delivered], stored: Mapping[tuple[str, int], int]
-    ) -> dict[tuple[str, int], int]:
-        out = dict(stored)
+    def _next_offsets(batch: Sequence[Delivered]) -> dict[tuple[str, int], int]:
+        out: dict[tuple[str, int], int] = {}
         for m in batch:
             tp = (m.topic, m.partition)
             out[tp] = max(out.get(tp, 0), m.offset + 1)

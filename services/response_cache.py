@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 MAX_CACHED_BODY = 64 * 1024  # bigger requests are not worth keeping as keys
+STOP_TIMEOUT_S = 2.0
 
 
 class DataVersion:
@@ -31,24 +32,29 @@ class DataVersion:
         self._interval_s = interval_s
         self.current: int | None = None  # None: unknown, so nothing is served from cache
 
-    async def poll(self) -> None:
-        while True:
+    async def poll(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
             try:
                 self.current = await self._read()
             except Exception:  # a database hiccup must not stop polling
-                log.warning("data version poll failed; cache bypassed until it recovers")
+                if self.current is not None:
+                    log.warning("data version poll failed; cache bypassed until it recovers")
                 self.current = None
-            await asyncio.sleep(self._interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval_s)
 
     @contextlib.asynccontextmanager
     async def polling(self) -> AsyncIterator[None]:
-        task = asyncio.create_task(self.poll())
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.poll(stop))
         try:
             yield
         finally:
+            # A flag, not only cancel(): a read stuck in server selection may not honour a
+            # cancellation promptly, and shutdown must not wait on it for long.
+            stop.set()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,6 +225,19 @@ class Pipeline:
         total = sum(self.ends.values())
         await eventually(done, timeout_s, lambda: f"applied only part of {total} messages")
 
+    async def wait_events_applied(self, timeout_s: float = 60) -> None:
+        """Until every event the reference applies is recorded as applied.
+
+        For a log that restarted at offset 0, where stored offsets say nothing about the new log.
+        """
+        want = expected(self.published, self.normalizer).applied_event_ids
+
+        async def done() -> bool:
+            ids = self.db.processed_events.find({}, {"_id": 1})
+            return want <= {d["_id"] async for d in ids}
+
+        await eventually(done, timeout_s, lambda: f"{len(want)} events applied")
+
     async def wait_progress(self, at_least: int, timeout_s: float = 60) -> None:
         """Until the database offsets cover at least `at_least` published messages."""
 

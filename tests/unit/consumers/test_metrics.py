@@ -16,7 +16,7 @@ def free_port() -> int:
 
 def test_batch_figures_and_lag_are_served_on_metrics() -> None:
     metrics = ConsumerMetrics()
-    result = BatchResult(applied=7, duplicates=2, rejected=1, skipped_replayed=3,
+    result = BatchResult(applied=7, duplicates=2, rejected=1,
                          next_offsets={("postings", 0): 40})  # fmt: skip
     metrics.record_batch(result, ["invalid_json"], seconds=0.2)
     metrics.record_lag({("postings", 0): 55, ("postings", 1): None}, result.next_offsets)
@@ -28,7 +28,6 @@ def test_batch_figures_and_lag_are_served_on_metrics() -> None:
         stop()
     assert "rolepulse_events_applied_total 7.0" in text
     assert "rolepulse_events_duplicate_total 2.0" in text
-    assert "rolepulse_events_replayed_total 3.0" in text
     assert 'rolepulse_events_rejected_total{reason="invalid_json"} 1.0' in text
     assert 'rolepulse_consumer_lag{partition="0",topic="postings"} 15.0' in text
     assert 'partition="1"' not in text  # no high watermark known yet: no made-up lag
