@@ -31,6 +31,7 @@ from consumers.plan import TimedPlan, plan_by_week
 from rolepulse.domain.aggregates import DocRef
 from rolepulse.domain.history import iso_week, role_snapshot, week_start
 from rolepulse.domain.lifecycle import Observed, PostingState, Transition, transition_key
+from schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
 
 Doc = dict[str, Any]
 
@@ -112,8 +113,8 @@ class MongoBatchStore:
             await self._write_aggregates(s, step.increments, step.clock)
         if any(step.increments for step in plan.steps):
             # Readers cache responses per version: any change of the figures must bump it.
-            await self._db.data_version.update_one(
-                {"_id": "aggregates"}, {"$inc": {"version": 1}}, upsert=True, session=s
+            await self._db[DATA_VERSION_COLLECTION].update_one(
+                {"_id": DATA_VERSION_ID}, {"$inc": {"version": 1}}, upsert=True, session=s
             )
         if plan.clock is not None and plan.clock != clock:
             await self._db.stream_clock.update_one(

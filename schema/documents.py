@@ -18,6 +18,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TypedDict
 
+# `data_version` collection: one document, bumped by every batch that changes a figure; the API
+# keys its response cache on it.
+DATA_VERSION_COLLECTION = "data_version"
+DATA_VERSION_ID = "aggregates"
+
 
 class SalaryDoc(TypedDict):
     min: float | None

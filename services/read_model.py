@@ -15,13 +15,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from rolepulse.domain.aggregates import MARKET_DOC
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from schema.documents import (
+    DATA_VERSION_COLLECTION,
+    DATA_VERSION_ID,
+    MarketAggregateDoc,
+    RoleAggregateDoc,
+)
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
 ROLE_WEEKLY = "role_weekly"
-DATA_VERSION = "data_version"
-DATA_VERSION_ID = "aggregates"
 
 # A weekly snapshot as the consumer writes it (rolepulse.domain.history.role_snapshot + keys).
 WeeklyDoc = dict[str, Any]
@@ -82,7 +85,7 @@ class MongoReadModel:
 
     async def data_version(self) -> int | None:
         """Bumped by the consumer with every batch that changes aggregates (response cache key)."""
-        doc = await self._database()[DATA_VERSION].find_one({"_id": DATA_VERSION_ID})
+        doc = await self._database()[DATA_VERSION_COLLECTION].find_one({"_id": DATA_VERSION_ID})
         return 0 if doc is None else int(doc["version"])
 
     async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
