@@ -105,7 +105,7 @@ class MongoBatchStore:
         transitions = [m.transition for m in batch if m.transition is not None]
         prior = await self._known_states(s, transitions)
         seen = await self._seen_events(s, {t.event_id for t in transitions})
-        clock = await self._clock_in(s)
+        clock = await stream_time(self._db, s)
         plan = plan_by_week(transitions, prior, seen, clock)
         await self._write_postings(s, plan)
         self._faults.reached("postings_written")
@@ -177,9 +177,6 @@ class MongoBatchStore:
             ops.append(InsertOne(doc) if key in plan.inserts else ReplaceOne({"_id": key}, doc))
         if ops:
             await self._db.postings.bulk_write(ops, ordered=False, session=s)
-
-    async def _clock_in(self, s: AsyncClientSession) -> datetime | None:
-        return await stream_time(self._db, s)
 
     async def _write_aggregates(
         self,
