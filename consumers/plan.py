@@ -12,6 +12,7 @@ from datetime import datetime
 
 from rolepulse.domain.aggregates import Deltas, DocRef, coalesce, delta, postings_count_delta
 from rolepulse.domain.clusters import (
+    WINDOW,
     choose_cluster,
     members_by_cluster,
     needs_cluster,
@@ -19,8 +20,6 @@ from rolepulse.domain.clusters import (
 )
 from rolepulse.domain.history import iso_week
 from rolepulse.domain.lifecycle import (
-    Closed,
-    Observed,
     PostingState,
     Transition,
     apply,
@@ -116,9 +115,9 @@ def _cluster_of(s: PostingState | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class WeekStep:
-    """The aggregate increments of the transitions that fall in one ISO week of stream time."""
+    """The aggregate increments of the transitions whose event time falls in one ISO week."""
 
-    clock: datetime | None  # stream time after this step; None before any timed event
+    week: str  # ISO week of the step's event times, "YYYY-Www"
     increments: dict[DocRef, dict[str, int]]
 
 
@@ -126,25 +125,24 @@ class WeekStep:
 class TimedPlan:
     states: dict[str, PostingState]  # final state of every posting the batch changed
     inserts: frozenset[str]
-    steps: list[WeekStep]  # in stream-time order; usually one
+    steps: list[WeekStep]  # in event-time order, one per ISO week; usually one
     applied_event_ids: list[str]
     duplicate_events: int
-    clock: datetime | None  # stream time after the batch
 
 
 def plan_by_week(
     transitions: Sequence[Transition],
     prior: Mapping[str, PostingState],
     seen_event_ids: Set[str],
-    clock: datetime | None,
 ) -> TimedPlan:
-    """Plan a batch in steps that end at week boundaries of stream time.
+    """Plan a batch in steps, one per ISO week of event time.
 
-    Weekly history snapshots each role after each step, so a batch that spans weeks (a backfill,
-    a catch-up after an outage) still leaves one snapshot per week instead of only the last.
-    The batch is applied in event-time order (stable, so equal times keep delivery order): its
-    partitions arrive one after the other, and the lifecycle's outcome depends on event times,
-    not on delivery order, so this only puts each event in the right week.
+    Weekly history files each change under the week of the event that caused it (and, being
+    cumulative, every week after it), never under the week the consumer happened to be in: so a
+    backfill drained partition after partition, or a late event, lands where a replay in any
+    partitioning and batch size puts it. The batch is applied in event-time order (stable, so
+    equal times keep delivery order); a posting's events share a partition, so this is also the
+    order in which each posting lived through them.
     """
     transitions = sorted(transitions, key=lambda t: t.occurred_at)
     states: dict[str, PostingState] = dict(prior)
@@ -152,14 +150,13 @@ def plan_by_week(
     steps: list[WeekStep] = []
     applied: list[str] = []
     duplicates = 0
-    for step_clock, segment in _week_segments(transitions, clock):
+    for week, segment in _week_segments(transitions):
         plan = plan_batch(segment, states, seen)
         states.update(plan.states)
         seen.update(plan.applied_event_ids)
         applied.extend(plan.applied_event_ids)
         duplicates += plan.duplicate_events
-        steps.append(WeekStep(step_clock, plan.increments))
-        clock = step_clock
+        steps.append(WeekStep(week, plan.increments))
     changed = {k: s for k, s in states.items() if s != prior.get(k)}
     return TimedPlan(
         states=changed,
@@ -167,28 +164,75 @@ def plan_by_week(
         steps=steps,
         applied_event_ids=applied,
         duplicate_events=duplicates,
-        clock=clock,
     )
 
 
-def _week_segments(
-    transitions: Sequence[Transition], clock: datetime | None
-) -> list[tuple[datetime | None, list[Transition]]]:
-    """Consecutive runs of transitions in one week of stream time, with the clock at each end."""
-    clocks: list[datetime | None] = []
-    groups: list[list[Transition]] = []
+def _week_segments(transitions: Sequence[Transition]) -> list[tuple[str, list[Transition]]]:
+    """Consecutive runs of (time-sorted) transitions in one ISO week of event time."""
+    segments: list[tuple[str, list[Transition]]] = []
     for t in transitions:
-        # Expiry events are derived from stream time; only feed events move the clock.
-        if isinstance(t, Observed | Closed):
-            clock = t.occurred_at if clock is None else max(clock, t.occurred_at)
-        if groups and _week(clocks[-1]) == _week(clock):
-            clocks[-1] = clock
-            groups[-1].append(t)
+        week = iso_week(t.occurred_at)
+        if segments and segments[-1][0] == week:
+            segments[-1][1].append(t)
         else:
-            clocks.append(clock)
-            groups.append([t])
-    return list(zip(clocks, groups, strict=True))
+            segments.append((week, [t]))
+    return segments
 
 
-def _week(clock: datetime | None) -> str | None:
-    return None if clock is None else iso_week(clock)
+@dataclass(frozen=True, slots=True)
+class ClusterLookups:
+    """What the store must load, beyond the touched postings, for a batch to see its clusters.
+
+    `cluster_ids`: clusters whose members must all be known (their representative may change).
+    `keys`: cluster keys a posting (re)joins, each with the first-seen range of the postings
+    that could found a cluster it may join; their whole clusters are loaded in turn.
+    """
+
+    cluster_ids: frozenset[str]
+    keys: dict[str, tuple[datetime, datetime]]
+
+
+def cluster_lookups(
+    transitions: Sequence[Transition],
+    known: Mapping[str, PostingState],
+    seen_event_ids: Set[str],
+) -> ClusterLookups:
+    """The clusters a batch can affect, given the stored states of the postings it touches.
+
+    A posting whose open flag, first-seen time and normalized data all stay as they were (a
+    re-observation, the bulk of a daily feed) neither changes what it contributes nor which
+    member represents its cluster, so its cluster need not be read: that keeps the reads of a
+    batch proportional to what changes, never to the size of a cluster or of the store.
+    """
+    ids: set[str] = set()
+    keys: dict[str, tuple[datetime, datetime]] = {}
+    states: dict[str, PostingState | None] = {}
+    seen = set(seen_event_ids)
+    for t in sorted(transitions, key=lambda t: t.occurred_at):
+        if t.event_id in seen:
+            continue
+        seen.add(t.event_id)
+        key = transition_key(t)
+        before = states.get(key, known.get(key))
+        after = apply(before, t)
+        states[key] = after
+        if after is None or (before is not None and _neutral(before, after)):
+            continue
+        if before is not None and before.cluster_id is not None:
+            ids.add(before.cluster_id)
+        cluster_key = _cluster_key(after)
+        if cluster_key is not None and needs_cluster(after, known.get(key)):
+            lo, hi = after.first_seen_at - WINDOW, after.first_seen_at + WINDOW
+            if cluster_key in keys:
+                lo, hi = min(lo, keys[cluster_key][0]), max(hi, keys[cluster_key][1])
+            keys[cluster_key] = (lo, hi)
+    return ClusterLookups(frozenset(ids), keys)
+
+
+def _neutral(before: PostingState, after: PostingState) -> bool:
+    # What `representative` ranks by and what `contribution` reads.
+    return (
+        before.open == after.open
+        and before.first_seen_at == after.first_seen_at
+        and before.posting == after.posting
+    )

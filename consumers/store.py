@@ -3,11 +3,16 @@
 Why one transaction per batch (DESIGN.md design 1): postings, aggregate increments, applied event
 ids and each partition's next offset commit together or not at all. A consumer killed at any
 point either left no trace of the batch (it is redelivered and applied then) or committed all of
-it. Redelivered messages are recognised by their event ids, which the same transaction records:
-not by offsets, because a recreated topic (or a broker that lost its log) starts again at offset
-0 with new messages. Stored offsets record how far the database has applied each partition.
-Two consumers applying the same event at once (a rebalance mid-batch) both insert its id, and
-the database lets only one of the transactions commit; the other retries and sees it applied.
+it. Redelivered messages are recognised by their event ids, which the same transaction records
+in the log of the posting they changed: not by offsets, because a recreated topic (or a broker
+that lost its log) starts again at offset 0 with new messages. Stored offsets record how far the
+database has applied each partition, and the latest event time applied from it (the watermark).
+Two consumers applying the same event at once (a rebalance mid-batch) both rewrite its posting,
+and the database lets only one of the transactions commit; the other retries and sees it applied.
+
+Every read of a batch is bounded by the batch: postings by `_id`, and only for postings whose
+contribution can change, the members of their clusters (at most one per board) and the clusters
+of their key first seen within the window. Nothing read grows with the store.
 
 Offsets are keyed by topic and partition, not by consumer group: they describe what this database
 has applied, which must hold even if an operator renames the group.
@@ -15,30 +20,39 @@ has applied, which must hold even if an operator renames the group.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, InsertOne, ReplaceOne, ReturnDocument
+from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import as_utc, doc_to_state, state_to_doc
 from consumers.faults import NO_FAULTS, Faults
-from consumers.plan import TimedPlan, plan_by_week
-from rolepulse.domain.aggregates import DocRef
-from rolepulse.domain.history import iso_week, role_snapshot, week_start
-from rolepulse.domain.lifecycle import Observed, PostingState, Transition, transition_key
+from consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_by_week
+from rolepulse.domain.aggregates import DocRef, add_increments
+from rolepulse.domain.history import week_monday_utc, weekly_increments
+from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
 from schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
 
 Doc = dict[str, Any]
 
 COLLECTION_OF_KIND = {"role": "role_aggregates", "market": "market_aggregates"}
-STREAM_CLOCK_ID = "postings"
 # The dead-letter topic keeps a reject's full bytes; the database keeps enough to read the cause.
 MAX_STORED_REJECT_BYTES = 64 * 1024
+# SecantusDB checks every document an `$in` matched against the whole list (DESIGN.md), so an
+# `$in` costs list length x matches: 2,000 stored ids took 0.30 s in chunks of 100, 0.19 s in
+# chunks of 25 - 50, 3.7 s as one list. Real MongoDB is indifferent to the chunking.
+IN_CHUNK = 40
+# A posting keeps the ids of its latest events (with a digest of each) to recognise
+# redeliveries. An older event redelivered after its id left the log changes nothing: the
+# lifecycle ignores observations and closes older than the posting's latest event.
+EVENT_LOG_LIMIT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,37 @@ class Delivered:
     offset: int
     transition: Transition | None  # None: rejected (already dead-lettered)
     reject_reason: str | None = None
-    raw: bytes | None = None
+    raw: bytes | None = None  # original bytes; kept in `rejects` for a reject or a conflict
+    # sha256 hex of the event's canonical JSON (accepted messages): tells a redelivery (same
+    # digest) from a different event that reuses an applied event id (a conflict).
+    digest: str | None = None
+
+
+async def stream_time(
+    db: AsyncDatabase[Doc], session: AsyncClientSession | None = None
+) -> datetime | None:
+    """The stream's watermark: the clock of expiry and of the latest week.
+
+    Each partition's offset document records the latest event time applied from it; the
+    watermark is the minimum over the partitions that have applied any. A backfill that drains
+    one partition ahead of the others (a consumer reads partition after partition) thus cannot
+    move the clock past events still waiting in a partition that is behind.
+    """
+    cursor = db.consumer_offsets.find(
+        {"max_event_at": {"$exists": True}}, {"max_event_at": 1}, session=session
+    )
+    times = [as_utc(d["max_event_at"]) async for d in cursor]
+    return min(times) if times else None
+
+
+async def applied_event_ids(db: AsyncDatabase[Doc]) -> set[str]:
+    """Every event id still in a posting's log (what a redelivery is recognised by)."""
+    cursor = db.postings.find({}, {"events.id": 1})
+    return {e["id"] async for d in cursor for e in d.get("events", ())}
+
+
+def offset_id(topic: str, partition: int) -> str:
+    return f"{topic}|{partition}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,18 +103,8 @@ class BatchResult:
     duplicates: int
     rejected: int
     next_offsets: dict[tuple[str, int], int]
-
-
-async def stream_time(
-    db: AsyncDatabase[Doc], session: AsyncClientSession | None = None
-) -> datetime | None:
-    """The latest feed event time applied so far: the clock of weekly history and expiry."""
-    doc = await db.stream_clock.find_one({"_id": STREAM_CLOCK_ID}, session=session)
-    return None if doc is None else as_utc(doc["max_event_at"])
-
-
-def offset_id(topic: str, partition: int) -> str:
-    return f"{topic}|{partition}"
+    conflicts: int = 0  # events reusing an applied event id with other content (in `rejects`)
+    writes: int = 0  # documents written (inserted, replaced, updated): write amplification
 
 
 class MongoBatchStore:
@@ -86,7 +120,9 @@ class MongoBatchStore:
         await self._db.rejects.create_index([("at", 1)])
         # The sweeper's query: open postings by last observation.
         await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
-        await self._db.postings.create_index([("cluster_key", 1)])
+        # Clusters a new posting may join: same key, first seen within the window.
+        await self._db.postings.create_index([("cluster_key", 1), ("first_seen_at", 1)])
+        await self._db.postings.create_index([("cluster_id", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
 
     async def apply(self, batch: Sequence[Delivered]) -> BatchResult:
@@ -102,118 +138,173 @@ class MongoBatchStore:
         return run
 
     async def _apply_in(self, s: AsyncClientSession, batch: Sequence[Delivered]) -> BatchResult:
-        transitions = [m.transition for m in batch if m.transition is not None]
-        prior = await self._known_states(s, transitions)
-        seen = await self._seen_events(s, {t.event_id for t in transitions})
-        clock = await stream_time(self._db, s)
-        plan = plan_by_week(transitions, prior, seen, clock)
-        await self._write_postings(s, plan)
+        accepted = [m for m in batch if m.transition is not None]
+        keys = sorted({transition_key(m.transition) for m in accepted if m.transition})
+        docs = {d["_id"]: d for d in await self._find_in(s, "_id", keys)}
+        known = {k: doc_to_state(d) for k, d in docs.items()}
+        logged = {e["id"]: e.get("h") for d in docs.values() for e in d.get("events", ())}
+        valid, conflicts = _split_conflicts(accepted, logged)
+        transitions = [m.transition for m in valid if m.transition is not None]
+        seen = set(logged)
+        await self._load_clusters(s, cluster_lookups(transitions, known, seen), known)
+        plan = plan_by_week(transitions, known, seen)
+        writes = await self._write_postings(s, plan, known, docs, valid)
         self._faults.reached("postings_written")
-        for step in plan.steps:
-            await self._write_aggregates(s, step.increments, step.clock)
-        if any(step.increments for step in plan.steps):
-            # Readers cache responses per version: any change of the figures must bump it.
-            await self._db[DATA_VERSION_COLLECTION].update_one(
-                {"_id": DATA_VERSION_ID}, {"$inc": {"version": 1}}, upsert=True, session=s
-            )
-        if plan.clock is not None and plan.clock != clock:
-            await self._db.stream_clock.update_one(
-                {"_id": STREAM_CLOCK_ID},
-                {"$max": {"max_event_at": plan.clock}},
-                upsert=True,
-                session=s,
-            )
+        writes += await self._write_aggregates(s, plan)
         rejects = [m for m in batch if m.transition is None]
-        await self._write_rejects(s, rejects)
-        next_offsets = self._next_offsets(batch)
-        await self._write_offsets(s, next_offsets)
+        writes += await self._write_rejects(s, [*rejects, *conflicts])
+        next_offsets = _next_offsets(batch)
+        writes += await self._write_offsets(s, next_offsets, _latest_event_times(valid))
         self._faults.reached("aggregates_written")
         return BatchResult(
             applied=len(plan.applied_event_ids),
             duplicates=plan.duplicate_events,
-            rejected=len(rejects),
+            rejected=len(rejects) + len(conflicts),
             next_offsets=next_offsets,
+            conflicts=len(conflicts),
+            writes=writes,
         )
 
-    async def _known_states(
-        self, s: AsyncClientSession, transitions: Sequence[Transition]
-    ) -> dict[str, PostingState]:
-        """Stored states of the touched postings and of every member of a cluster they touch.
+    async def _find_in(
+        self, s: AsyncClientSession, field: str, values: Sequence[Any], extra: Doc | None = None
+    ) -> list[Doc]:
+        out: list[Doc] = []
+        for i in range(0, len(values), IN_CHUNK):
+            query = {field: {"$in": list(values[i : i + IN_CHUNK])}} | (extra or {})
+            out += await self._db.postings.find(query, session=s).to_list()
+        return out
 
-        All members of a cluster share its cluster key, so loading by key finds them all: the
-        keys the batch brings and the keys the touched postings had before.
+    async def _load_clusters(
+        self, s: AsyncClientSession, lookups: ClusterLookups, known: dict[str, PostingState]
+    ) -> None:
+        """Add to `known` every member of the clusters the batch can affect.
+
+        Candidates come from an index range (cluster key, first seen within the window), and a
+        cluster has at most one member per board: neither grows with the store.
         """
-        keys = sorted({transition_key(t) for t in transitions})
-        if not keys:
-            return {}
-        cursor = self._db.postings.find({"_id": {"$in": keys}}, session=s)
-        known = {d["_id"]: doc_to_state(d) async for d in cursor}
-        cluster_keys = {t.posting.cluster_key for t in transitions if isinstance(t, Observed)}
-        cluster_keys |= {p.posting.cluster_key for p in known.values() if p.posting}
-        cluster_keys.discard(None)
-        if cluster_keys:
-            query = {"cluster_key": {"$in": sorted(k for k in cluster_keys if k)}}
-            async for d in self._db.postings.find(query, session=s):
-                known.setdefault(d["_id"], doc_to_state(d))
-        return known
+        cluster_ids = set(lookups.cluster_ids)
+        if lookups.keys:
+            lo = min(lo for lo, _ in lookups.keys.values())
+            hi = max(hi for _, hi in lookups.keys.values())
+            window = {"first_seen_at": {"$gte": lo, "$lte": hi}}
+            for d in await self._find_in(s, "cluster_key", sorted(lookups.keys), window):
+                k_lo, k_hi = lookups.keys[d["cluster_key"]]
+                if d.get("cluster_id") and k_lo <= as_utc(d["first_seen_at"]) <= k_hi:
+                    cluster_ids.add(d["cluster_id"])
+        for d in await self._find_in(s, "cluster_id", sorted(cluster_ids)):
+            known.setdefault(d["_id"], doc_to_state(d))
 
-    async def _seen_events(self, s: AsyncClientSession, ids: set[str]) -> set[str]:
-        if not ids:
-            return set()
-        cursor = self._db.processed_events.find(
-            {"_id": {"$in": sorted(ids)}}, {"_id": 1}, session=s
-        )
-        return {d["_id"] async for d in cursor}
-
-    async def _write_postings(self, s: AsyncClientSession, plan: TimedPlan) -> None:
-        now = datetime.now(UTC)
-        if plan.applied_event_ids:
-            await self._db.processed_events.insert_many(
-                [{"_id": e, "at": now} for e in plan.applied_event_ids], ordered=False, session=s
-            )
-        ops: list[InsertOne[Doc] | ReplaceOne[Doc]] = []
-        for key, state in plan.states.items():
-            doc: Doc = dict(state_to_doc(state))
-            ops.append(InsertOne(doc) if key in plan.inserts else ReplaceOne({"_id": key}, doc))
-        if ops:
-            await self._db.postings.bulk_write(ops, ordered=False, session=s)
-
-    async def _write_aggregates(
+    async def _write_postings(
         self,
         s: AsyncClientSession,
-        increments: Mapping[DocRef, dict[str, int]],
-        clock: datetime | None,
-    ) -> None:
-        # Sorted so concurrent consumers touch shared aggregate documents in the same order.
-        for (kind, doc_id), inc in sorted(increments.items()):
-            doc = await self._db[COLLECTION_OF_KIND[kind]].find_one_and_update(
-                {"_id": doc_id},
-                {"$inc": inc},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=s,
+        plan: TimedPlan,
+        known: Mapping[str, PostingState],
+        docs: Mapping[str, Doc],
+        valid: Sequence[Delivered],
+    ) -> int:
+        applied = set(plan.applied_event_ids)
+        new_events: dict[str, list[Doc]] = {}
+        for m in valid:
+            t = m.transition
+            if t is not None and t.event_id in applied:
+                entry = {"id": t.event_id, "h": m.digest, "at": t.occurred_at}
+                new_events.setdefault(transition_key(t), []).append(entry)
+        states = dict(plan.states)
+        for key in new_events.keys() - states.keys():
+            if key in known:  # applied without changing the state: its id is still recorded
+                states[key] = known[key]
+        inserts: list[Doc] = []
+        replaces: list[ReplaceOne[Doc]] = []
+        for key, state in states.items():
+            log = [*(docs[key].get("events", ()) if key in docs else ()), *new_events.get(key, ())]
+            doc: Doc = dict(state_to_doc(state)) | {"events": _newest_events(log)}
+            if key in plan.inserts:
+                inserts.append(doc)
+            else:
+                replaces.append(ReplaceOne({"_id": key}, doc))
+        if inserts:
+            # Plain inserts are the cheapest write on both servers (DESIGN.md).
+            await self._db.postings.insert_many(inserts, ordered=False, session=s)
+        if replaces:
+            await self._db.postings.bulk_write(replaces, ordered=False, session=s)
+        return len(inserts) + len(replaces)
+
+    async def _write_aggregates(self, s: AsyncClientSession, plan: TimedPlan) -> int:
+        """Each touched aggregate document once, then the weekly history of each week.
+
+        Read, add in Python, replace: SecantusDB's `$inc` costs grow faster than the number of
+        paths (400 paths on a 1,000-field role document: 65 ms, against 3 ms to replace it),
+        and a batch touches hundreds of histogram paths per role. Inside the transaction this
+        is as safe as `$inc`: a concurrent writer of the same document makes one of the two
+        transactions fail with a transient write conflict and retry.
+        """
+        total = _summed(step.increments for step in plan.steps)
+        writes = 0
+        for kind, collection in COLLECTION_OF_KIND.items():
+            incs = {doc_id: inc for (k, doc_id), inc in total.items() if k == kind}
+            writes += await self._add_to(s, self._db[collection], incs)
+        for role, weeks in _weekly_steps(plan).items():
+            writes += await self._write_weeks(s, role, weeks)
+        if writes:
+            # Readers cache responses per version: any change of the figures must bump it.
+            await self._db[DATA_VERSION_COLLECTION].update_one(
+                {"_id": DATA_VERSION_ID}, {"$inc": {"version": 1}}, upsert=True, session=s
             )
-            assert doc is not None  # as above
-            if kind == "role" and clock is not None:
-                await self._write_week(s, doc_id, doc, clock)
+            writes += 1
+        return writes
 
-    async def _write_week(
-        self, s: AsyncClientSession, role: str, role_doc: Mapping[str, Any], clock: datetime
-    ) -> None:
-        week = iso_week(clock)
-        snapshot = role_snapshot(role_doc) | {
-            "role": role,
-            "week": week,
-            "week_start": datetime.combine(week_start(clock), time(), UTC),
-            "as_of": clock,
+    async def _add_to(
+        self, s: AsyncClientSession, collection: AsyncCollection[Doc], incs: Mapping[str, Doc]
+    ) -> int:
+        if not incs:
+            return 0
+        ids = sorted(incs)
+        stored = {d["_id"]: d async for d in collection.find({"_id": {"$in": ids}}, session=s)}
+        # Sorted so concurrent consumers touch shared aggregate documents in the same order.
+        ops = [
+            ReplaceOne({"_id": i}, add_increments(stored.get(i, {"_id": i}), incs[i]), upsert=True)
+            for i in ids
+        ]
+        await collection.bulk_write(ops, ordered=True, session=s)
+        return len(ops)
+
+    async def _write_weeks(
+        self, s: AsyncClientSession, role: str, weeks: Sequence[tuple[str, Doc]]
+    ) -> int:
+        """Add each change to the week of its event and to every later week of the role.
+
+        Weekly documents are cumulative, a role's counters as of the end of the week, so a late
+        event changes its own week and the weeks after it. A week seen for the first time
+        starts from the latest earlier week (or from nothing).
+        """
+        collection: AsyncCollection[Doc] = self._db.role_weekly
+        first = weeks[0][0]
+        docs = {
+            d["week"]: d
+            async for d in collection.find({"role": role, "week": {"$gte": first}}, session=s)
         }
-        await self._db.role_weekly.replace_one(
-            {"_id": f"{role}|{week}"}, snapshot, upsert=True, session=s
-        )
+        for week, inc in weeks:
+            if week not in docs:
+                earlier = [w for w in docs if w < week]
+                base = docs[max(earlier)] if earlier else await self._week_before(s, role, week)
+                counters = {k: v for k, v in base.items() if k not in _WEEK_KEYS}
+                start = {"_id": f"{role}|{week}", "role": role, "week": week}
+                docs[week] = counters | start | {"week_start": week_monday_utc(week)}
+            for later in [w for w in docs if w >= week]:
+                docs[later] = add_increments(docs[later], inc)
+        ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for _, d in sorted(docs.items())]
+        await collection.bulk_write(ops, ordered=True, session=s)
+        return len(ops)
 
-    async def _write_rejects(self, s: AsyncClientSession, rejects: Sequence[Delivered]) -> None:
+    async def _week_before(self, s: AsyncClientSession, role: str, week: str) -> Doc:
+        found = await self._db.role_weekly.find_one(
+            {"role": role, "week": {"$lt": week}}, sort=[("week", -1)], session=s
+        )
+        return found or {}
+
+    async def _write_rejects(self, s: AsyncClientSession, rejects: Sequence[Delivered]) -> int:
         if not rejects:
-            return
+            return 0
         now = datetime.now(UTC)
         ops = []
         for m in rejects:
@@ -232,22 +323,94 @@ class MongoBatchStore:
             }
             ops.append(ReplaceOne({"_id": doc["_id"]}, doc, upsert=True))
         await self._db.rejects.bulk_write(ops, ordered=False, session=s)
-
-    @staticmethod
-    def _next_offsets(batch: Sequence[Delivered]) -> dict[tuple[str, int], int]:
-        out: dict[tuple[str, int], int] = {}
-        for m in batch:
-            tp = (m.topic, m.partition)
-            out[tp] = max(out.get(tp, 0), m.offset + 1)
-        return out
+        return len(ops)
 
     async def _write_offsets(
-        self, s: AsyncClientSession, offsets: Mapping[tuple[str, int], int]
-    ) -> None:
+        self,
+        s: AsyncClientSession,
+        offsets: Mapping[tuple[str, int], int],
+        event_times: Mapping[tuple[str, int], datetime],
+    ) -> int:
         for (topic, partition), next_offset in sorted(offsets.items()):
+            update: Doc = {
+                "$set": {"topic": topic, "partition": partition, "next_offset": next_offset}
+            }
+            if (topic, partition) in event_times:
+                update["$max"] = {"max_event_at": event_times[(topic, partition)]}
             await self._db.consumer_offsets.update_one(
-                {"_id": offset_id(topic, partition)},
-                {"$set": {"topic": topic, "partition": partition, "next_offset": next_offset}},
-                upsert=True,
-                session=s,
+                {"_id": offset_id(topic, partition)}, update, upsert=True, session=s
             )
+        return len(offsets)
+
+
+_WEEK_KEYS = ("_id", "role", "week", "week_start")
+
+
+def _summed(increments: Iterable[Mapping[DocRef, Mapping[str, int]]]) -> dict[DocRef, Doc]:
+    total: dict[DocRef, Doc] = {}
+    for step in increments:
+        for ref, inc in step.items():
+            doc = total.setdefault(ref, {})
+            for path, value in inc.items():
+                doc[path] = doc.get(path, 0) + value
+    nonzero = {ref: {p: v for p, v in inc.items() if v} for ref, inc in total.items()}
+    return {ref: inc for ref, inc in nonzero.items() if inc}
+
+
+def _weekly_steps(plan: TimedPlan) -> dict[str, list[tuple[str, Doc]]]:
+    """Per role, the weekly part of each step's increments, in week order."""
+    out: dict[str, list[tuple[str, Doc]]] = {}
+    for step in plan.steps:
+        for (kind, role), inc in sorted(step.increments.items()):
+            weekly = weekly_increments(inc) if kind == "role" else {}
+            if weekly:
+                out.setdefault(role, []).append((step.week, weekly))
+    return out
+
+
+def _split_conflicts(
+    accepted: Sequence[Delivered], logged: Mapping[str, str | None]
+) -> tuple[list[Delivered], list[Delivered]]:
+    """Set aside events that reuse an applied event id with other content.
+
+    A redelivery carries the same content (digest) and is left for the plan to count as a
+    duplicate; other content under an applied id is a producer bug whose event would otherwise
+    vanish unseen, so it is recorded in `rejects` as a conflict. The first of the two wins.
+    """
+    digests: dict[str, str | None] = dict(logged)
+    valid: list[Delivered] = []
+    conflicts: list[Delivered] = []
+    for m in accepted:
+        assert m.transition is not None
+        eid = m.transition.event_id
+        known = digests.setdefault(eid, m.digest)
+        if known is not None and m.digest is not None and known != m.digest:
+            reason = f"conflict: event_id {eid!r} was already applied with other content"
+            conflicts.append(dataclasses.replace(m, transition=None, reject_reason=reason))
+        else:
+            valid.append(m)
+    return valid, conflicts
+
+
+def _newest_events(log: Sequence[Doc]) -> list[Doc]:
+    unique = {e["id"]: e for e in log}
+    return sorted(unique.values(), key=lambda e: (as_utc(e["at"]), e["id"]))[-EVENT_LOG_LIMIT:]
+
+
+def _next_offsets(batch: Sequence[Delivered]) -> dict[tuple[str, int], int]:
+    out: dict[tuple[str, int], int] = {}
+    for m in batch:
+        tp = (m.topic, m.partition)
+        out[tp] = max(out.get(tp, 0), m.offset + 1)
+    return out
+
+
+def _latest_event_times(batch: Sequence[Delivered]) -> dict[tuple[str, int], datetime]:
+    """Per partition, the latest feed event time (expiry events are derived from the clock)."""
+    out: dict[tuple[str, int], datetime] = {}
+    for m in batch:
+        if isinstance(m.transition, Observed | Closed):
+            tp = (m.topic, m.partition)
+            at = m.transition.occurred_at
+            out[tp] = max(out.get(tp, at), at)
+    return out

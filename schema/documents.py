@@ -4,9 +4,10 @@ Collections (database `rolepulse` by default):
 - `postings`: one document per posting key "<source>:<source_id>" (`PostingDoc`).
 - `role_aggregates`: one document per role slug (`RoleAggregateDoc`), counters of the open set.
 - `market_aggregates`: one document `_id: "market"` (`MarketAggregateDoc`).
-- `processed_events`: `_id: event_id` of every applied event, so a re-published event counts once.
-- `consumer_offsets`: `_id: "<group>|<topic>|<partition>"`, `next_offset`: written in the same
-  transaction as the batch it covers, so a replayed batch is recognised and skipped.
+- `role_weekly`: one document per role and ISO week of event time, `_id: "<role>|<YYYY-Www>"`
+  (`RoleWeeklyDoc`): the role's counters as of the end of that week.
+- `consumer_offsets`: `_id: "<topic>|<partition>"` (`OffsetDoc`): written in the same transaction
+  as the batch it covers; the minimum `max_event_at` over partitions is the stream's watermark.
 - `rejects`: events the consumer could not accept, with the reason (mirrors `postings.dlq`).
 
 Counter maps key display names through `rolepulse.domain.aggregates.encode_key` ('.', '$', '%'
@@ -16,7 +17,7 @@ escaped). Salary histograms are keyed by whole annual USD dollars as decimal str
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 # `data_version` collection: one document, bumped by every batch that changes a figure; the API
 # keys its response cache on it.
@@ -58,6 +59,15 @@ class PostingDoc(TypedDict):
     cluster_id: str | None  # the cluster it counts in: the posting key of its first member
     last_observed_at: datetime | None  # what expiry is measured from
     closed_reason: str | None  # "closed" | "expired" | None while open
+    # The posting's latest applied events, oldest first (at most 64): a redelivery is
+    # recognised by its id, a different event reusing an id by its digest.
+    events: NotRequired[list[AppliedEventDoc]]  # written by the store beside the state
+
+
+class AppliedEventDoc(TypedDict):
+    id: str  # event_id
+    h: str | None  # sha256 of the event's canonical JSON
+    at: datetime  # occurred_at
 
 
 class RoleSalaryDoc(TypedDict, total=False):
@@ -88,3 +98,17 @@ class MarketAggregateDoc(TypedDict, total=False):
     open_total: int  # open postings, AI or not
     open_ai: int  # open postings with an AI role
     roles: dict[str, int]  # open postings per role slug
+
+
+class RoleWeeklyDoc(RoleAggregateDoc, total=False):
+    role: str
+    week: str  # ISO week "YYYY-Www"; labels sort chronologically as strings
+    week_start: datetime  # its Monday, 00:00 UTC
+
+
+class OffsetDoc(TypedDict, total=False):
+    _id: str  # "<topic>|<partition>"
+    topic: str
+    partition: int
+    next_offset: int  # how far this database has applied the partition
+    max_event_at: datetime  # the latest feed event time applied from it

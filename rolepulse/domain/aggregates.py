@@ -16,6 +16,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rolepulse.domain.lifecycle import PostingState
 from rolepulse.domain.model import SalaryBasis, Seniority, WorkMode
@@ -95,6 +96,30 @@ def coalesce(deltas: Iterable[Deltas]) -> dict[DocRef, dict[str, int]]:
         if value != 0:
             by_doc.setdefault(doc, {})[path] = value
     return by_doc
+
+
+def add_increments(doc: Mapping[str, Any], increments: Mapping[str, int]) -> dict[str, Any]:
+    """`doc` with `increments` ({dotted path: delta}) added, as MongoDB's `$inc` would do.
+
+    Counters that reach zero are removed, so a histogram keeps only values that occur. Paths
+    split on "." only: names inside them are escaped by `encode_key`.
+    """
+    out = _copy_maps(doc)
+    for path, value in increments.items():
+        *parents, leaf = path.split(".")
+        node = out
+        for name in parents:
+            node = node.setdefault(name, {})
+        total = int(node.get(leaf, 0)) + value
+        if total:
+            node[leaf] = total
+        else:
+            node.pop(leaf, None)
+    return out
+
+
+def _copy_maps(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _copy_maps(v) if isinstance(v, Mapping) else v for k, v in doc.items()}
 
 
 # ---- read side -----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
+from consumers.store import applied_event_ids
 from consumers.topics import ensure_topics
 from consumers.verify import aggregate_differences
 from rolepulse.domain.aggregates import BASES, salary_stats, top_counts
@@ -76,13 +77,14 @@ class ConsumerProcess:
             await asyncio.sleep(0.05)
         return code
 
-    async def wait_log(self, text: str, timeout_s: float) -> None:
-        """Until the process has logged `text` (e.g. "partitions assigned")."""
+    async def wait_log(self, text: str, timeout_s: float, times: int = 1) -> None:
+        """Until the process has logged `text` (e.g. "partitions assigned") `times` times."""
 
         async def logged() -> bool:
-            return text in self.log.read_text(errors="replace")
+            return self.count_log(text) >= times
 
-        await eventually(logged, timeout_s, lambda: f"{text!r} in the log of {self.proc.pid}")
+        what = f"{text!r} {times}x in the log of {self.proc.pid}"
+        await eventually(logged, timeout_s, lambda: what)
 
     def count_log(self, text: str) -> int:
         return self.log.read_text(errors="replace").count(text)
@@ -233,8 +235,7 @@ class Pipeline:
         want = expected(self.published, self.normalizer).applied_event_ids
 
         async def done() -> bool:
-            ids = self.db.processed_events.find({}, {"_id": 1})
-            return want <= {d["_id"] async for d in ids}
+            return want <= await applied_event_ids(self.db)
 
         await eventually(done, timeout_s, lambda: f"{len(want)} events applied")
 
@@ -272,7 +273,7 @@ class Pipeline:
         assert differences == [], "verify: " + "\n".join(differences[:20])
         figures = await stored_figures(self.db)
         assert figures == ref.figures, _first_difference(figures, ref.figures)
-        applied = {d["_id"] async for d in self.db.processed_events.find({}, {"_id": 1})}
+        applied = await applied_event_ids(self.db)
         lost, extra = ref.applied_event_ids - applied, applied - ref.applied_event_ids
         assert not lost, f"{len(lost)} events never applied, e.g. {sorted(lost)[:5]}"
         assert not extra, f"{len(extra)} unexpected events applied, e.g. {sorted(extra)[:5]}"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from rolepulse.domain.history import iso_week, role_snapshot, week_start
+from rolepulse.domain.history import iso_week, week_start
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.settings import ApiSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
@@ -50,14 +50,13 @@ def role_doc(open_: int, maxima: Sequence[int]) -> dict[str, Any]:
 
 
 def weekly_doc(role: str, at: datetime, aggregate: Mapping[str, Any]) -> dict[str, Any]:
-    """A snapshot exactly as consumers.store writes it."""
+    """A weekly document exactly as consumers.store writes it: the role's counters + keys."""
     week = iso_week(at)
-    return role_snapshot(aggregate) | {
+    return dict(aggregate) | {
         "_id": f"{role}|{week}",
         "role": role,
         "week": week,
         "week_start": datetime.combine(week_start(at), time(), UTC),
-        "as_of": at,
     }
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from consumers.plan import plan_batch, plan_by_week
+from consumers.plan import TimedPlan, cluster_lookups, plan_batch, plan_by_week
 from rolepulse.domain.aggregates import Deltas, coalesce
 from rolepulse.domain.clusters import recompute
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, apply
@@ -62,24 +62,35 @@ def _nonzero(docs: dict[tuple[str, str], dict[str, int]]) -> dict[tuple[str, str
     return {d: {p: v for p, v in paths.items() if v} for d, paths in docs.items()}
 
 
-def test_a_batch_spanning_weeks_is_planned_in_one_step_per_week() -> None:
+def test_a_batch_spanning_weeks_is_planned_in_one_step_per_week_of_event_time() -> None:
     monday = datetime(2026, 11, 2, tzinfo=UTC)  # 2026-W45
     batch: list[Transition] = [
-        Observed("a", monday - timedelta(days=1), posting(1)),  # Sunday, W44
         Observed("b", monday + timedelta(hours=1), posting(2)),  # W45
-        Observed("late", monday - timedelta(days=2), posting(3)),  # delivered late: goes in W44
+        Observed("a", monday - timedelta(days=1), posting(1)),  # Sunday, W44
         Observed("c", monday + timedelta(days=7), posting(4)),  # W46
+        Observed("late", monday - timedelta(days=2), posting(3)),  # delivered last: still W44
     ]
-    plan = plan_by_week(batch, {}, set(), clock=None)
-    assert [s.clock for s in plan.steps] == [
-        monday - timedelta(days=1),
-        monday + timedelta(hours=1),
-        monday + timedelta(days=7),
-    ]
+    plan = plan_by_week(batch, {}, set())
+    assert [s.week for s in plan.steps] == ["2026-W44", "2026-W45", "2026-W46"]
     opens = [s.increments[("role", "llm-engineer")]["open"] for s in plan.steps]
     assert opens == [2, 1, 1]
-    assert plan.clock == monday + timedelta(days=7)
     assert plan.inserts == {"lever:1", "lever:2", "lever:3", "lever:4"}
+
+
+def test_weeks_do_not_depend_on_how_the_batch_was_cut() -> None:
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    events: list[Transition] = [
+        Observed(f"e{i}", start + timedelta(days=i % 20), posting(i % 7, role=ROLES[i % 3]))
+        for i in range(60)
+    ]
+    whole = _by_week([plan_by_week(events, {}, set())])
+    # Two partitions (a posting's events share one), drained one after the other: the second
+    # batch brings weeks the first has already passed.
+    ahead = [t for t in events if isinstance(t, Observed) and int(t.posting.source_id) % 2]
+    behind = [t for t in events if t not in ahead]
+    first = plan_by_week(ahead, {}, set())
+    second = plan_by_week(behind, first.states, {*first.applied_event_ids})
+    assert _by_week([first, second]) == whole
 
 
 def test_week_steps_add_up_to_the_single_batch_plan() -> None:
@@ -89,9 +100,26 @@ def test_week_steps_add_up_to_the_single_batch_plan() -> None:
         for i in range(40)
     ]
     batch.append(Closed("close", start + timedelta(days=41), "lever:2"))
-    stepped = plan_by_week(batch, {}, set(), clock=start)
+    stepped = plan_by_week(batch, {}, set())
     single = plan_batch(batch, {}, set())
     summed = coalesce([_as_counter(s.increments) for s in stepped.steps])
     assert _nonzero(summed) == _nonzero(single.increments)
     assert stepped.states == single.states
     assert len(stepped.steps) == 7
+
+
+def _by_week(plans: list[TimedPlan]) -> dict[str, Deltas]:
+    out: dict[str, Deltas] = {}
+    for plan in plans:
+        for step in plan.steps:
+            out.setdefault(step.week, Counter()).update(_as_counter(step.increments))
+    return {w: Counter({k: v for k, v in c.items() if v}) for w, c in out.items()}
+
+
+def test_cluster_lookups_skip_reobservations_that_change_nothing() -> None:
+    stored = plan_batch([obs("a", 1, 0), obs("b", 2, 0)], {}, set()).states
+    later = [obs("a2", 1, 5), Closed("close", T0 + timedelta(hours=6), "lever:2"), obs("n", 3, 7)]
+    lookups = cluster_lookups(later, stored, {"a", "b"})
+    # lever:1 is only re-observed; lever:2 closes (its cluster is read); lever:3 is new (its key).
+    assert lookups.cluster_ids == {stored["lever:2"].cluster_id}
+    assert set(lookups.keys) == {posting(3).cluster_key} - {None}
