@@ -105,6 +105,7 @@ class BatchResult:
     next_offsets: dict[tuple[str, int], int]
     conflicts: int = 0  # events reusing an applied event id with other content (in `rejects`)
     writes: int = 0  # documents written (inserted, replaced, updated): write amplification
+    reads: int = 0  # postings read: bounded by the batch, whatever the size of the store
 
 
 class MongoBatchStore:
@@ -114,6 +115,7 @@ class MongoBatchStore:
         self._client = client
         self._db: AsyncDatabase[Doc] = client[database]
         self._faults = faults
+        self._reads = 0  # postings read by the transaction attempt in flight
 
     async def ensure_indexes(self) -> None:
         await self._db.postings.create_index([("role", 1), ("open", 1)])
@@ -138,6 +140,7 @@ class MongoBatchStore:
         return run
 
     async def _apply_in(self, s: AsyncClientSession, batch: Sequence[Delivered]) -> BatchResult:
+        self._reads = 0
         accepted = [m for m in batch if m.transition is not None]
         keys = sorted({transition_key(m.transition) for m in accepted if m.transition})
         docs = {d["_id"]: d for d in await self._find_in(s, "_id", keys)}
@@ -163,6 +166,7 @@ class MongoBatchStore:
             next_offsets=next_offsets,
             conflicts=len(conflicts),
             writes=writes,
+            reads=self._reads,
         )
 
     async def _find_in(
@@ -172,6 +176,7 @@ class MongoBatchStore:
         for i in range(0, len(values), IN_CHUNK):
             query = {field: {"$in": list(values[i : i + IN_CHUNK])}} | (extra or {})
             out += await self._db.postings.find(query, session=s).to_list()
+        self._reads += len(out)
         return out
 
     async def _load_clusters(

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rolepulse.domain.aggregates import (
+    add_increments,
     coalesce,
     contribution,
     decode_key,
@@ -171,3 +172,15 @@ def _nested(flat: dict[str, int]) -> dict[str, object]:
             node = node.setdefault(p, {})  # type: ignore[assignment]
         node[leaf] = value
     return out
+
+
+def test_add_increments_adds_like_inc_and_drops_counters_that_reach_zero() -> None:
+    doc = {"_id": "llm-engineer", "open": 2, "salary": {"hist_max": {"150000": 1, "90000": 1}}}
+    out = add_increments(doc, {"open": 1, "salary.hist_max.150000": -1, "skills.Py%2Ethon": 2})
+    assert out == {
+        "_id": "llm-engineer",
+        "open": 3,
+        "salary": {"hist_max": {"90000": 1}},
+        "skills": {"Py%2Ethon": 2},
+    }
+    assert doc["salary"]["hist_max"] == {"150000": 1, "90000": 1}  # the input is left alone
