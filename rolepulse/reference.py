@@ -8,7 +8,9 @@ alone, and derives the figures from the final open set with sorted lists. Only n
 
 Rules, restated from DESIGN.md and the lifecycle (rolepulse/domain/lifecycle.py docstring):
 - a message is rejected when it is not a v1 event (larger than 1 MB, invalid JSON, unknown
-  version, failing the contract) or an observation that cannot be normalized;
+  version, failing the contract) or an observation that cannot be normalized; the edge bounds
+  of consumers/decode.py (nesting depth, text, a time more than a day ahead of now) are shared
+  as the contract is, since they too decide what counts as an event;
 - an event id counts once, at its first delivery;
 - an expiry ("closed" with reason "expired", sweeper time T) takes effect only if the posting was
   never observed after T;
@@ -26,16 +28,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import ValidationError
-
+from consumers.decode import Rejected, decode
 from rolepulse.domain.model import NormalizedPosting, SalaryBasis
 from rolepulse.domain.normalize import NormalizationError, Normalizer
 from schema.events import PostingEventV1
 
-MAX_MESSAGE_BYTES = 1_000_000  # the contract's size limit (DESIGN.md: dead-letter the rest)
 IMPLAUSIBLE = "salary_implausible"
 QUANTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75}
 
@@ -66,8 +66,9 @@ def expected(messages: Iterable[bytes | None], normalizer: Normalizer) -> Expect
     histories: dict[str, _History] = {}
     applied: set[str] = set()
     rejected = 0
+    now = datetime.now(UTC)
     for seq, raw in enumerate(messages):
-        event = _decode(raw)
+        event = _decode(raw, normalizer, now)
         posting = _normalized(event, normalizer) if event is not None else None
         if event is None or (event.event_type == "posting.observed" and posting is None):
             rejected += 1
@@ -93,19 +94,10 @@ def expected(messages: Iterable[bytes | None], normalizer: Normalizer) -> Expect
     )
 
 
-def _decode(raw: bytes | None) -> PostingEventV1 | None:
-    if raw is None or len(raw) > MAX_MESSAGE_BYTES:
+def _decode(raw: bytes | None, normalizer: Normalizer, now: datetime) -> PostingEventV1 | None:
+    if raw is None or isinstance(decode(raw, normalizer, now=now), Rejected):
         return None
-    try:
-        data = json.loads(raw)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError both derive from it
-        return None
-    if not isinstance(data, dict) or data.get("version") != 1:
-        return None
-    try:
-        return PostingEventV1.model_validate(data)
-    except ValidationError:
-        return None
+    return PostingEventV1.model_validate(json.loads(raw))
 
 
 def _normalized(event: PostingEventV1, normalizer: Normalizer) -> NormalizedPosting | None:

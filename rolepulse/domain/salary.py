@@ -15,6 +15,7 @@ from typing import Final
 
 from rolepulse.domain.model import NormalizedSalary, SalaryPeriod, SalarySource
 from rolepulse.domain.taxonomy import FxTable
+from schema.events import MAX_SALARY_AMOUNT
 
 PERIOD_FACTORS: Final[Mapping[SalaryPeriod, int]] = {
     "hour": 2080,
@@ -189,6 +190,10 @@ class SalaryTextParser:
             # Mixed ends ("$70.67/hour to $208,000/year"): the low end is restated per period.
             first = _end_period(groups["p1"]) or period
             low = low * PERIOD_FACTORS[first] / PERIOD_FACTORS[period]
+        if not _payable(low) or (high is not None and not _payable(high)):
+            # "$" followed by 400 digits is a float overflow, 30 digits an integer no database
+            # stores: the same bound as a structured salary's (schema/events.py).
+            return None
         if high is not None:
             return Pay(low, high, currency, period)
         before = text[: match.start() - prefix_length]
@@ -268,6 +273,10 @@ def _number(text: str | None) -> float:
     if _SPACE_GROUPED.fullmatch(text):
         return float("".join(ch for ch in text if ch.isdigit()))
     return float(text.replace(",", "").rstrip(".") or 0)
+
+
+def _payable(amount: float) -> bool:
+    return math.isfinite(amount) and amount <= MAX_SALARY_AMOUNT
 
 
 def _multiplier(token: str | None) -> int:

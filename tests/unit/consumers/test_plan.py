@@ -118,7 +118,8 @@ def _by_week(plans: list[TimedPlan]) -> dict[str, Deltas]:
 
 def test_cluster_lookups_skip_reobservations_that_change_nothing() -> None:
     stored = plan_batch([obs("a", 1, 0), obs("b", 2, 0)], {}, set()).states
-    later = [obs("a2", 1, 5), Closed("close", T0 + timedelta(hours=6), "lever:2"), obs("n", 3, 7)]
+    close = Closed("close", T0 + timedelta(hours=6), "lever:2")
+    later: list[Transition] = [obs("a2", 1, 5), close, obs("n", 3, 7)]
     lookups = cluster_lookups(later, stored, {"a", "b"})
     # lever:1 is only re-observed; lever:2 closes (its cluster is read); lever:3 is new (its key).
     assert lookups.cluster_ids == {stored["lever:2"].cluster_id}

@@ -88,6 +88,19 @@ def test_text_without_pay_is_none(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "$" + "9" * 400,  # a float overflow: inf
+        "$" + "9" * 30 + " a year",  # an integer no database stores
+        "$2,000,000,000 an hour",  # above the contract's bound per period
+        "₹999999 crore",
+    ],
+)
+def test_figures_no_one_is_paid_are_not_pay(text: str) -> None:
+    assert PARSER.parse(text) is None
+
+
+@pytest.mark.parametrize(
     ("period", "factor"), [("hour", 2080), ("day", 260), ("week", 52), ("month", 12), ("year", 1)]
 )
 def test_one_rule_annualizes_every_period(period: SalaryPeriod, factor: int) -> None:
