@@ -1,16 +1,22 @@
-"""Recompute every aggregate from the stored postings and list where the stored ones differ."""
+"""Recompute every aggregate from the stored postings and list where the stored ones differ;
+check the sanity of what a recomputation cannot see (the stream clock, sweeps that emptied roles).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from consumers.documents import doc_to_state
-from consumers.store import COLLECTION_OF_KIND
+from consumers.documents import as_utc, doc_to_state
+from consumers.store import COLLECTION_OF_KIND, stream_time
+from consumers.sweeper import SWEEPS
 from rolepulse.domain.aggregates import DocRef
 from rolepulse.domain.clusters import recompute
+from rolepulse.domain.expiry import RoleSweep
+from rolepulse.domain.sanity import SweepRecord, clock_problems, emptied_roles
 
 
 async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
@@ -22,6 +28,22 @@ async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
         async for doc in db[collection].find({}):
             stored[(kind, str(doc["_id"]))] = flatten(doc, exclude={"_id"})
     return diff(expected, stored)
+
+
+async def sanity_problems(
+    db: AsyncDatabase[dict[str, Any]], wall: datetime, max_skew: timedelta
+) -> list[str]:
+    """One line per sanity problem: stream clock ahead of `wall`, a role emptied by one sweep."""
+    sweeps = [_sweep_record(doc) async for doc in db[SWEEPS].find({})]
+    return clock_problems(await stream_time(db), wall, max_skew) + emptied_roles(sweeps)
+
+
+def _sweep_record(doc: Mapping[str, Any]) -> SweepRecord:
+    roles = {
+        str(role): RoleSweep(open=int(r["open"]), expired=int(r["expired"]))
+        for role, r in (doc.get("roles") or {}).items()
+    }
+    return SweepRecord(as_utc(doc["at"]), as_utc(doc["clock"]), bool(doc.get("forced")), roles)
 
 
 def flatten(

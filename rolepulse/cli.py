@@ -120,15 +120,34 @@ def consume() -> None:
 @app.command()
 def sweep(
     once: Annotated[bool, typer.Option(help="sweep once and exit")] = False,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="with --once: publish even if the pass expires more than "
+            "ROLEPULSE_SWEEPER_MAX_EXPIRE_SHARE of the open postings"
+        ),
+    ] = False,
 ) -> None:
-    """Publish expiry events for open postings not re-observed within the expiry window."""
+    """Publish expiry events for open postings not re-observed within the expiry window.
+
+    A pass that would expire more than the configured share of the open postings publishes
+    nothing and exits 1 (with --once): check the clock, then rerun with --force.
+    """
     from consumers.sweeper import run_sweeper, sweep_once_with_clients
 
+    if force and not once:
+        # A forced process would skip the guard on every later pass too, unattended.
+        raise typer.BadParameter("--force applies to one pass: use it with --once")
     _logging()
-    kafka, mongo, settings = KafkaSettings(), MongoSettings(), SweeperSettings()
+    kafka, mongo = KafkaSettings(), MongoSettings()
+    settings = SweeperSettings(force=True) if force else SweeperSettings()
     if once:
-        count = asyncio.run(sweep_once_with_clients(kafka, mongo, settings))
-        typer.echo(f"published {count} expiry events")
+        result = asyncio.run(sweep_once_with_clients(kafka, mongo, settings))
+        waiting = f" ({result.pending} already published, waiting in the topic)"
+        typer.echo(f"published {result.published} expiry events{waiting if result.pending else ''}")
+        if result.refused:
+            typer.echo(result.refused)
+            raise typer.Exit(1)
         return
 
     async def main() -> None:
@@ -166,25 +185,44 @@ def export_schema(
 
 @app.command()
 def verify() -> None:
-    """Recompute every aggregate from the stored postings; exit 1 on any difference."""
+    """Recompute every aggregate from the stored postings and check the market's sanity.
+
+    Exits 1 on any difference, and on a sanity problem: the stream clock ahead of the wall clock
+    by more than the allowed skew, or a role that one sweep emptied.
+    """
+    from datetime import UTC, datetime, timedelta
+
     from pymongo import AsyncMongoClient
 
-    from consumers.verify import aggregate_differences
+    from consumers.verify import aggregate_differences, sanity_problems
+    from rolepulse.domain.sanity import duration
 
     mongo = MongoSettings()
+    # The consumer's own bound on event times: a clock further ahead got past it.
+    skew = timedelta(seconds=ConsumerSettings().max_event_skew_s)
 
-    async def main() -> list[str]:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri)
+    async def main() -> tuple[list[str], list[str]]:
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
         try:
-            return await aggregate_differences(client[mongo.database])
+            db = client[mongo.database]
+            return (
+                await aggregate_differences(db),
+                await sanity_problems(db, datetime.now(UTC), skew),
+            )
         finally:
             await client.close()
 
-    differences = asyncio.run(main())
+    differences, problems = asyncio.run(main())
     for line in differences:
         typer.echo(line)
     typer.echo(f"{len(differences)} differences between stored and recomputed aggregates")
-    raise typer.Exit(1 if differences else 0)
+    for line in problems:
+        typer.echo(line)
+    typer.echo(
+        f"{len(problems)} sanity problems (stream clock at most {duration(skew)} ahead of the "
+        "wall clock, no role emptied by one sweep)"
+    )
+    raise typer.Exit(1 if differences or problems else 0)
 
 
 @app.command("eval-normalize")

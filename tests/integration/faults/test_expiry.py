@@ -1,4 +1,5 @@
-"""Expiry through Kafka: the sweeper run twice emits one effect; a late observation reopens."""
+"""Expiry through Kafka: a sweep does not republish what waits in the topic; a late observation
+reopens."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tests.integration.faults.harness import Pipeline
 
-SWEEP = {"ROLEPULSE_SWEEPER_EXPIRY_DAYS": "1", "ROLEPULSE_SWEEPER_CLOCK": "stream"}
+# A one-day window over three days of postings expires most of this market: over the guard's
+# default share, which test_sweep_guard.py covers.
+SWEEP = {
+    "ROLEPULSE_SWEEPER_EXPIRY_DAYS": "1",
+    "ROLEPULSE_SWEEPER_CLOCK": "stream",
+    "ROLEPULSE_SWEEPER_MAX_EXPIRE_SHARE": "1",
+}
 
 
 def published(stdout: str) -> int:
@@ -29,16 +36,27 @@ async def test_sweeper_expiry_is_idempotent_and_a_late_observation_reopens(
     await pipeline.wait_applied(timeout_s=60)
     await pipeline.stop_consumers()
 
-    # Two sweeps before a consumer applies either: identical events, one effect.
+    # Two sweeps before a consumer applies the first: the second sees every expiry waiting in
+    # the topic and publishes none again.
     runs = [pipeline.cli("sweep", "--once", **SWEEP) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), runs
     counts = [published(r.stdout) for r in runs]
     assert counts[0] > 0
-    assert counts[0] == counts[1]
+    assert counts[1] == 0
+    assert f"({counts[0]} already published, waiting in the topic)" in runs[1].stdout
+    assert await pipeline.db.expiry_published.count_documents({}) == counts[0]
+
+    # A sweeper that died after publishing, before recording: the next sweep publishes again,
+    # and the consumer applies each expiry once.
+    await pipeline.db.expiry_published.delete_many({})
+    rerun = pipeline.cli("sweep", "--once", **SWEEP)
+    assert published(rerun.stdout) == counts[0], rerun
+    total = 2 * counts[0]
     ours = len(pipeline.published)
-    everything = await pipeline.read_topic(pipeline.kafka.topic, ours + sum(counts))
+    everything = await pipeline.read_topic(pipeline.kafka.topic, ours + total)
     expiries = [m for m in everything if json.loads(m.value)["event_id"].startswith("expiry:")]
-    assert len(expiries) == sum(counts)
+    assert len(expiries) == total
+    assert len({json.loads(m.value)["event_id"] for m in expiries}) == counts[0]
     pipeline.adopt(expiries)
     pipeline.start_consumer()
     await pipeline.wait_applied(timeout_s=60)
@@ -48,6 +66,8 @@ async def test_sweeper_expiry_is_idempotent_and_a_late_observation_reopens(
     assert all(not d["open"] for d in expired)
     again = pipeline.cli("sweep", "--once", **SWEEP)
     assert published(again.stdout) == 0, "an applied expiry is not emitted again"
+    assert "waiting in the topic" not in again.stdout
+    assert await pipeline.db.expiry_published.count_documents({}) == 0, "records of applied go"
 
     # A late re-observation, after the sweeper's last look, reopens an expired posting.
     late = expired[0]
