@@ -40,6 +40,9 @@ class ConsumerSettings(BaseSettings):
     poll_timeout_ms: int = Field(default=500, ge=1)
     # After SIGTERM, how long the batch in flight may take before it is cancelled uncommitted.
     drain_timeout_s: float = Field(default=8.0, gt=0)
+    # An event dated further ahead of its Kafka timestamp or of the wall clock than this is
+    # dead-lettered: one such event would move the stream clock (weeks, expiry) into its future.
+    max_event_skew_s: float = Field(default=24 * 3600.0, gt=0)
     metrics_port: int | None = None  # Prometheus /metrics; None: no metrics server
     metrics_host: str = "127.0.0.1"
     # Fault injection for the crash tests: SIGKILL this process when the Nth batch reaches this
@@ -53,9 +56,13 @@ class ApiSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    # Identical queries are answered from memory until the consumer commits new data; a response
-    # lags a commit by at most cache_poll_s.
+    # Identical queries are answered from memory until the consumer commits new data. The API
+    # learns of a commit by a change stream on the data-version document (cache_push) and bypasses
+    # the cache if the stream is silent for cache_max_stale_s; without change streams (standalone
+    # mongod) it polls every cache_poll_s. See services/data_version.py.
     response_cache: bool = True
+    cache_push: bool = True
+    cache_max_stale_s: float = Field(default=2.0, gt=0)
     cache_poll_s: float = Field(default=0.5, gt=0)
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
@@ -69,3 +76,12 @@ class SweeperSettings(BaseSettings):
     # "stream": now is the latest event time applied (replays and backfills expire the same
     # postings as the live feed did); "wall": the machine's clock.
     clock: Literal["stream", "wall"] = "stream"
+    # A pass that would expire more than this share of the open postings publishes nothing and
+    # logs an error: a clock far ahead of the market (one bad event time) makes every posting
+    # look stale. `force` (or `rolepulse sweep --once --force`) lets an operator who checked the
+    # clock through.
+    max_expire_share: float = Field(default=0.20, gt=0, le=1)
+    force: bool = False
+    # An expiry published this recently and still due is waiting in the topic for the consumer:
+    # it is not published again until then (a lost message; a copy is harmless, ids dedupe).
+    republish_after_s: float = Field(default=86_400.0, gt=0)

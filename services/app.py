@@ -20,10 +20,11 @@ from strawberry.asgi import GraphQL
 
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.settings import ApiSettings
+from services.data_version import DataVersion
 from services.graphql.context import Context, build_context
 from services.graphql.schema import build_schema
 from services.read_model import ReadModel
-from services.response_cache import DataVersion, ResponseCache
+from services.response_cache import ResponseCache
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def create_app(
     """Build the Starlette app over `read_model`; `roles` is the taxonomy (slug -> RoleInfo).
 
     With `data_version`, identical GraphQL POSTs are answered from a response cache while the
-    data version stands still (see services/response_cache.py).
+    data version stands still (see services/response_cache.py, services/data_version.py).
     """
     graphql: ASGIApp = RolepulseGraphQL(read_model, roles, settings)
     if data_version is not None:

@@ -13,8 +13,8 @@ from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.settings import ApiSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 from services.app import create_app
+from services.data_version import DataVersion
 from services.read_model import MongoReadModel
-from services.response_cache import DataVersion
 
 # Bounded waits so a missing MongoDB turns into GraphQL errors / a 503, never a hung request.
 MONGO_TIMEOUT_MS = 5_000
@@ -23,7 +23,12 @@ MONGO_TIMEOUT_MS = 5_000
 def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleInfo]) -> Starlette:
     """The app with a MongoDB read model whose client lives exactly as long as the lifespan."""
     read_model = MongoReadModel()
-    data_version = DataVersion(read_model.data_version, api.cache_poll_s)
+    data_version = DataVersion(
+        read_model.data_version,
+        api.cache_poll_s,
+        watch=read_model.watch_data_version if api.cache_push else None,
+        max_stale_s=api.cache_max_stale_s,
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -34,7 +39,7 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
         read_model.attach(client[mongo.database])
         try:
             if api.response_cache:
-                async with data_version.polling():
+                async with data_version.running():
                     yield
             else:
                 yield

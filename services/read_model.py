@@ -7,26 +7,44 @@ small reads.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
 from rolepulse.domain.aggregates import MARKET_DOC
+from rolepulse.domain.history import role_snapshot
 from schema.documents import (
     DATA_VERSION_COLLECTION,
     DATA_VERSION_ID,
     MarketAggregateDoc,
     RoleAggregateDoc,
 )
+from services.data_version import PushUnavailableError
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
 ROLE_WEEKLY = "role_weekly"
 
-# A weekly snapshot as the consumer writes it (rolepulse.domain.history.role_snapshot + keys).
+# Changes of the version document, and the events after which it can no longer be followed
+# (they are not about one document, so a match on the document key alone would hide them).
+_VERSION_CHANGES: list[dict[str, Any]] = [
+    {
+        "$match": {
+            "$or": [
+                {"documentKey._id": DATA_VERSION_ID},
+                {"operationType": {"$in": ["drop", "dropDatabase", "rename", "invalidate"]}},
+            ]
+        }
+    }
+]
+# Server answers meaning "no change streams here": 40573 a standalone mongod ("only supported on
+# replica sets"), 40324 an unknown $changeStream stage, 115 command not supported.
+_NO_CHANGE_STREAMS = {40573, 40324, 115}
+
+# A weekly snapshot: the figures of a weekly document's counters (role_snapshot) + its keys.
 WeeklyDoc = dict[str, Any]
 
 
@@ -88,6 +106,34 @@ class MongoReadModel:
         doc = await self._database()[DATA_VERSION_COLLECTION].find_one({"_id": DATA_VERSION_ID})
         return 0 if doc is None else int(doc["version"])
 
+    async def watch_data_version(self, heartbeat_s: float) -> AsyncGenerator[int | None, None]:
+        """Versions as the consumer commits them, by a change stream (services.data_version).
+
+        Yields None once the stream is open and whenever an idle await of `heartbeat_s` ends;
+        ends when the document is deleted or replaced or its collection dropped, since the
+        version may then go back (the caller re-reads it). Raises `PushUnavailableError` on a server
+        without change streams.
+        """
+        collection = self._database()[DATA_VERSION_COLLECTION]
+        try:
+            stream = await collection.watch(
+                _VERSION_CHANGES, max_await_time_ms=max(1, int(heartbeat_s * 1000))
+            )
+        except OperationFailure as exc:
+            if exc.code in _NO_CHANGE_STREAMS:
+                raise PushUnavailableError(str(exc)) from exc
+            raise
+        async with stream:
+            yield None
+            while stream.alive:
+                change = await stream.try_next()
+                if change is None:
+                    yield None
+                elif change["operationType"] not in ("insert", "update"):
+                    return
+                else:
+                    yield _version_of(change)
+
     async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
         # One round trip: the global latest week (so every role's trend ends on the same week,
         # carried forward if the role did not change) and each role's newest snapshots. `week`
@@ -106,7 +152,8 @@ class MongoReadModel:
         cursor = await self._database()[ROLE_WEEKLY].aggregate(pipeline)
         (result,) = await cursor.to_list()
         latest = result["latest"][0]["week"] if result["latest"] else None
-        return WeeklyHistory(latest, {r["_id"]: r["docs"] for r in result["recent"]})
+        by_role = {r["_id"]: [_snapshot(d) for d in r["docs"]] for r in result["recent"]}
+        return WeeklyHistory(latest, by_role)
 
     async def ping(self) -> bool:
         if self._db is None:
@@ -121,6 +168,19 @@ class MongoReadModel:
         if self._db is None:
             raise RuntimeError("MongoReadModel used before the app's lifespan attached a database")
         return self._db
+
+
+def _version_of(change: Mapping[str, Any]) -> int | None:
+    """The version an insert or `$inc` set; None if this change left it alone."""
+    updated = (change.get("updateDescription") or {}).get("updatedFields") or {}
+    version = updated.get("version", (change.get("fullDocument") or {}).get("version"))
+    return None if version is None else int(version)
+
+
+def _snapshot(weekly: Mapping[str, Any]) -> WeeklyDoc:
+    # The consumer stores counters (rolepulse.domain.history); figures are derived here.
+    keys = {k: weekly[k] for k in ("_id", "role", "week", "week_start") if k in weekly}
+    return role_snapshot(weekly) | keys
 
 
 def _newest(n: int) -> dict[str, Any]:

@@ -1,60 +1,24 @@
 """A response cache for GraphQL POSTs, keyed on (request body, data version).
 
 Aggregates change only when the consumer commits a batch, and every batch bumps one version
-number. The API polls that number a few times a second; while it stands still, an identical
-request gets the identical answer, so it is served from memory without parsing, validating,
-executing or reading MongoDB. A response can therefore lag a commit by at most one poll interval.
-Responses with errors are never cached.
+number, which the API follows (services/data_version.py: pushed by a change stream, or polled).
+While it stands still, an identical request gets the identical answer, so it is served from
+memory without parsing, validating, executing or reading MongoDB. How long a response can lag a
+commit is bounded there. Responses with errors are never cached.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger(__name__)
+from services.data_version import DataVersion
+
+__all__ = ["DataVersion", "ResponseCache"]
 
 MAX_CACHED_BODY = 64 * 1024  # bigger requests are not worth keeping as keys
-STOP_TIMEOUT_S = 2.0
-
-
-class DataVersion:
-    """The latest known data version, refreshed by `poll` until cancelled."""
-
-    def __init__(self, read: Callable[[], Awaitable[int | None]], interval_s: float) -> None:
-        self._read = read
-        self._interval_s = interval_s
-        self.current: int | None = None  # None: unknown, so nothing is served from cache
-
-    async def poll(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                self.current = await self._read()
-            except Exception:  # a database hiccup must not stop polling
-                if self.current is not None:
-                    log.warning("data version poll failed; cache bypassed until it recovers")
-                self.current = None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval_s)
-
-    @contextlib.asynccontextmanager
-    async def polling(self) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        task = asyncio.create_task(self.poll(stop))
-        try:
-            yield
-        finally:
-            # A flag, not only cancel(): a read stuck in server selection may not honour a
-            # cancellation promptly, and shutdown must not wait on it for long.
-            stop.set()
-            task.cancel()
-            await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
 
 
 @dataclass(frozen=True, slots=True)

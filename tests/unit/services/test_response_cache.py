@@ -6,7 +6,8 @@ import json
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from services.response_cache import DataVersion, ResponseCache
+from services.data_version import DataVersion
+from services.response_cache import ResponseCache
 
 
 class CountingApp:
@@ -74,6 +75,6 @@ async def test_a_failing_version_read_disables_the_cache() -> None:
 
     version = DataVersion(broken, interval_s=0.01)
     version.current = 3
-    async with version.polling():
+    async with version.running():
         await asyncio.sleep(0.05)
         assert version.current is None
