@@ -70,11 +70,11 @@ class ConsumerStats:
 class LogRebalances(ConsumerRebalanceListener):  # type: ignore[misc]
     """Partition moves, for the operator; correctness needs nothing from this hook.
 
-    Batches run to completion inside the poll loop before the next getmany, so nothing is in
-    flight at a revocation. A newly assigned partition resumes from the group's committed Kafka
-    offset, which trails the database by at most one batch; that batch's events are recognised
-    by their ids. (Seeking to the database's offsets instead would skip a recreated topic's new
-    messages, whose offsets start again at 0.)
+    A batch runs to completion inside the poll loop; the batch fetched ahead meanwhile is
+    trimmed to the partitions still assigned before it runs. A newly assigned partition resumes
+    from the group's committed Kafka offset, which trails the database by at most one batch;
+    that batch's events are recognised by their ids. (Seeking to the database's offsets instead
+    would skip a recreated topic's new messages, whose offsets start again at 0.)
     """
 
     async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
@@ -118,24 +118,50 @@ class PostingsConsumer:
 
         A batch stalled by an outage when `stop` is set is abandoned uncommitted: it is
         redelivered to whoever owns the partition next, and the offset check makes that safe.
+
+        The next batch is fetched and decoded while the current one is written: the database
+        works in its own process, so the consumer's CPU would otherwise idle through every
+        write. Kafka commits name explicit offsets, so fetching ahead never commits ahead.
         """
-        while not stop.is_set():
-            records = await self._consumer.getmany(
-                timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
-            )
-            if records:
+        ahead = asyncio.create_task(self._poll())
+        try:
+            while not stop.is_set():
+                keyed = await ahead
+                ahead = asyncio.create_task(self._poll())
+                keyed = self._still_assigned(keyed)
+                if not keyed:
+                    continue
                 try:
-                    await self.process(records, stop)
+                    await self._process_decoded(keyed, stop)
                 except BatchAbandonedError:
                     log.warning("stopping with a stalled batch uncommitted; it will be redelivered")
                     return
+        finally:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ahead
+
+    async def _poll(self) -> list[Keyed]:
+        records = await self._consumer.getmany(
+            timeout_ms=self._poll_timeout_ms, max_records=self._max_batch
+        )
+        return self._decode(records) if records else []
+
+    def _still_assigned(self, keyed: list[Keyed]) -> list[Keyed]:
+        # A batch fetched ahead may hold partitions revoked since: their new owner resumes from
+        # the last committed offset, so they are left to it (applying them too would be safe,
+        # event ids dedupe, but it is wasted work and a failed commit).
+        assigned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return [(m, key) for m, key in keyed if (m.topic, m.partition) in assigned]
 
     async def process(
         self, records: Mapping[TopicPartition, Sequence[Any]], stop: asyncio.Event
     ) -> None:
+        await self._process_decoded(self._decode(records), stop)
+
+    async def _process_decoded(self, keyed: list[Keyed], stop: asyncio.Event) -> None:
         started = time.perf_counter()
         self._faults.batch_started()
-        keyed = self._decode(records)
         rejected = [(m, key) for m, key in keyed if m.transition is None]
         self._faults.reached("decoded")
         await self._with_retry(lambda: self._dead_letters.publish(rejected), stop)
