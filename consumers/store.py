@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReplaceOne
+from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -252,8 +252,7 @@ class MongoBatchStore:
         for kind, collection in COLLECTION_OF_KIND.items():
             incs = {doc_id: inc for (k, doc_id), inc in total.items() if k == kind}
             writes += await self._add_to(s, self._db[collection], incs)
-        for role, weeks in _weekly_steps(plan).items():
-            writes += await self._write_weeks(s, role, weeks)
+        writes += await self._write_weeks(s, _weekly_steps(plan))
         if writes:
             # Readers cache responses per version: any change of the figures must bump it.
             await self._db[DATA_VERSION_COLLECTION].update_one(
@@ -278,20 +277,40 @@ class MongoBatchStore:
         return len(ops)
 
     async def _write_weeks(
-        self, s: AsyncClientSession, role: str, weeks: Sequence[tuple[str, Doc]]
+        self, s: AsyncClientSession, steps: Mapping[str, Sequence[tuple[str, Doc]]]
     ) -> int:
-        """Add each change to the week of its event and to every later week of the role.
+        """Add each change to the week of its event and to every later week of its role.
 
         Weekly documents are cumulative, a role's counters as of the end of the week, so a late
         event changes its own week and the weeks after it. A week seen for the first time
         starts from the latest earlier week (or from nothing).
         """
+        if not steps:
+            return 0
         collection: AsyncCollection[Doc] = self._db.role_weekly
-        first = weeks[0][0]
-        docs = {
-            d["week"]: d
-            async for d in collection.find({"role": role, "week": {"$gte": first}}, session=s)
-        }
+        first = min(weeks[0][0] for weeks in steps.values())
+        query = {"role": {"$in": sorted(steps)}, "week": {"$gte": first}}
+        docs: dict[str, dict[str, Doc]] = {role: {} for role in steps}
+        async for d in collection.find(query, session=s):
+            docs[d["role"]][d["week"]] = d
+        for role, weeks in steps.items():
+            await self._add_weeks(s, role, docs[role], weeks)
+        ops = [
+            ReplaceOne({"_id": d["_id"]}, d, upsert=True)
+            for role in sorted(docs)
+            for week, d in sorted(docs[role].items())
+            if week >= steps[role][0][0]
+        ]
+        await collection.bulk_write(ops, ordered=True, session=s)
+        return len(ops)
+
+    async def _add_weeks(
+        self,
+        s: AsyncClientSession,
+        role: str,
+        docs: dict[str, Doc],
+        weeks: Sequence[tuple[str, Doc]],
+    ) -> None:
         for week, inc in weeks:
             if week not in docs:
                 earlier = [w for w in docs if w < week]
@@ -301,9 +320,6 @@ class MongoBatchStore:
                 docs[week] = counters | start | {"week_start": week_monday_utc(week)}
             for later in [w for w in docs if w >= week]:
                 docs[later] = add_increments(docs[later], inc)
-        ops = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for _, d in sorted(docs.items())]
-        await collection.bulk_write(ops, ordered=True, session=s)
-        return len(ops)
 
     async def _week_before(self, s: AsyncClientSession, role: str, week: str) -> Doc:
         found = await self._db.role_weekly.find_one(
@@ -340,15 +356,16 @@ class MongoBatchStore:
         offsets: Mapping[tuple[str, int], int],
         event_times: Mapping[tuple[str, int], datetime],
     ) -> int:
+        ops: list[UpdateOne] = []
         for (topic, partition), next_offset in sorted(offsets.items()):
             update: Doc = {
                 "$set": {"topic": topic, "partition": partition, "next_offset": next_offset}
             }
             if (topic, partition) in event_times:
                 update["$max"] = {"max_event_at": event_times[(topic, partition)]}
-            await self._db.consumer_offsets.update_one(
-                {"_id": offset_id(topic, partition)}, update, upsert=True, session=s
-            )
+            ops.append(UpdateOne({"_id": offset_id(topic, partition)}, update, upsert=True))
+        if ops:
+            await self._db.consumer_offsets.bulk_write(ops, ordered=True, session=s)
         return len(offsets)
 
 
