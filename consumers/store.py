@@ -36,6 +36,7 @@ from consumers.documents import as_utc, doc_to_state, state_to_doc
 from consumers.faults import NO_FAULTS, Faults
 from consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_by_week
 from rolepulse.domain.aggregates import DocRef, add_increments
+from rolepulse.domain.clusters import slot, slots
 from rolepulse.domain.history import week_monday_utc, weekly_increments
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
 from schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
@@ -126,8 +127,10 @@ class MongoBatchStore:
         await self._db.rejects.create_index([("at", 1)])
         # The sweeper's query: open postings by last observation.
         await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
-        # Clusters a new posting may join: same key, first seen within the window.
-        await self._db.postings.create_index([("cluster_key", 1), ("first_seen_at", 1)])
+        # Clusters a new posting may join: same key, first seen within the window. One field,
+        # not (cluster_key, first_seen_at): SecantusDB plans `$in` plus a range on that
+        # compound index as a collection scan (explain), which grows with the store.
+        await self._db.postings.create_index([("cluster_slot", 1)])
         await self._db.postings.create_index([("cluster_id", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
 
@@ -188,18 +191,15 @@ class MongoBatchStore:
     ) -> None:
         """Add to `known` every member of the clusters the batch can affect.
 
-        Candidates come from an index range (cluster key, first seen within the window), and a
+        Candidates are the postings of the key in the slots around each first-seen time, and a
         cluster has at most one member per board: neither grows with the store.
         """
         cluster_ids = set(lookups.cluster_ids)
-        if lookups.keys:
-            lo = min(lo for lo, _ in lookups.keys.values())
-            hi = max(hi for _, hi in lookups.keys.values())
-            window = {"first_seen_at": {"$gte": lo, "$lte": hi}}
-            for d in await self._find_in(s, "cluster_key", sorted(lookups.keys), window):
-                k_lo, k_hi = lookups.keys[d["cluster_key"]]
-                if d.get("cluster_id") and k_lo <= as_utc(d["first_seen_at"]) <= k_hi:
-                    cluster_ids.add(d["cluster_id"])
+        wanted = sorted({x for k, (lo, hi) in lookups.keys.items() for x in slots(k, lo, hi)})
+        for d in await self._find_in(s, "cluster_slot", wanted):
+            k_lo, k_hi = lookups.keys[d["cluster_key"]]
+            if d.get("cluster_id") and k_lo <= as_utc(d["first_seen_at"]) <= k_hi:
+                cluster_ids.add(d["cluster_id"])
         for d in await self._find_in(s, "cluster_id", sorted(cluster_ids)):
             known.setdefault(d["_id"], doc_to_state(d))
 
@@ -227,6 +227,8 @@ class MongoBatchStore:
         for key, state in states.items():
             log = [*(docs[key].get("events", ()) if key in docs else ()), *new_events.get(key, ())]
             doc: Doc = dict(state_to_doc(state)) | {"events": _newest_events(log)}
+            if doc["cluster_key"] is not None:
+                doc["cluster_slot"] = slot(doc["cluster_key"], state.first_seen_at)
             if key in plan.inserts:
                 inserts.append(doc)
             else:

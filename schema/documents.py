@@ -57,6 +57,8 @@ class PostingDoc(TypedDict):
     last_event_id: str
     cluster_key: str | None  # company|normalized title|metro, shared by one job's boards
     cluster_id: str | None  # the cluster it counts in: the posting key of its first member
+    # "<cluster_key>#<30-day bucket of first_seen_at>": where cluster candidates are looked up
+    cluster_slot: NotRequired[str]
     last_observed_at: datetime | None  # what expiry is measured from
     closed_reason: str | None  # "closed" | "expired" | None while open
     # The posting's latest applied events, oldest first (at most 64): a redelivery is

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from rolepulse.domain.aggregates import (
     Deltas,
@@ -27,6 +27,28 @@ from rolepulse.domain.aggregates import (
 from rolepulse.domain.lifecycle import PostingState
 
 WINDOW = timedelta(days=30)
+
+
+def slot(cluster_key: str, first_seen: datetime) -> str:
+    """The time slot of a posting's cluster key: one `WINDOW`-long bucket of first-seen times.
+
+    Postings that may share a cluster with one first seen at `t` were first seen within
+    `WINDOW` of it, so they sit in the (at most three) slots of `slots(key, t - W, t + W)`: a
+    lookup by slot reads a bounded stretch of a key's history, never all of it.
+    """
+    return f"{cluster_key}#{_bucket(first_seen)}"
+
+
+def slots(cluster_key: str, lo: datetime, hi: datetime) -> list[str]:
+    """Every slot of `cluster_key` that first-seen times from `lo` to `hi` fall in."""
+    return [f"{cluster_key}#{b}" for b in range(_bucket(lo), _bucket(hi) + 1)]
+
+
+def _bucket(at: datetime) -> int:
+    return int((at - _EPOCH) // WINDOW)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def representative(members: Iterable[PostingState]) -> PostingState | None:

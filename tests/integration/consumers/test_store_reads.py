@@ -68,11 +68,12 @@ async def test_reads_depend_on_the_batch_not_on_how_many_postings_share_its_key(
     assert reobserved.applied == 1
     assert reobserved.reads == 1  # the posting itself: its cluster cannot change
 
-    # A new board posting of that job looks for clusters first seen within 30 days of it (31
-    # candidates), then reads those clusters whole (their 31 one-board members, again).
+    # A new board posting of that job looks for clusters first seen within 30 days of it: it
+    # reads the key's postings in the (at most three) 30-day slots around it, then the clusters
+    # found in the window whole (their 31 one-board members, again). Not the 300.
     joined = await apply(store, [event("n1", "lever", "l1", later)])
     assert joined.applied == 1
-    assert joined.reads <= 2 * 31 + 1, joined.reads
+    assert joined.reads <= 3 * 30 + 31 + 1, joined.reads
 
     closed = json.dumps(
         {
@@ -109,5 +110,21 @@ async def test_an_event_id_reused_with_other_content_is_a_conflict_not_a_duplica
         posting = await db.postings.find_one({"_id": "greenhouse:g1"})
         assert posting is not None
         assert posting["title"] == "Senior LLM Engineer"  # the first content stands
+    finally:
+        await client.close()
+
+
+async def test_every_lookup_of_a_batch_is_an_index_scan(
+    store: MongoBatchStore, mongo_settings: MongoSettings
+) -> None:
+    await apply(store, [event(f"x{i}", "greenhouse", f"g{i}", T0) for i in range(3)])
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_settings.uri)
+    try:
+        postings = client[mongo_settings.database].postings
+        # The shapes MongoBatchStore._find_in sends: one indexed field, an `$in` list.
+        for field in ("_id", "cluster_id", "cluster_slot"):
+            plan = await postings.find({field: {"$in": ["a", "b"]}}).explain()
+            winning = plan["queryPlanner"]["winningPlan"]
+            assert winning["inputStage"]["stage"] == "IXSCAN", (field, winning)
     finally:
         await client.close()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from consumers.plan import plan_batch
 from rolepulse.domain.aggregates import Deltas, coalesce
-from rolepulse.domain.clusters import recompute
+from rolepulse.domain.clusters import WINDOW, recompute, slot, slots
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition
 from rolepulse.domain.model import NormalizedPosting, Seniority, WorkMode
 
@@ -123,3 +123,12 @@ def test_recompute_counts_each_cluster_through_its_open_representative() -> None
     assert totals[("role", "llm-engineer")]["open"] == 1
     assert totals[("market", "market")]["seen"] == 1
     assert totals[("market", "market")]["postings"] == 2
+
+
+def test_slots_around_a_time_cover_every_posting_first_seen_within_the_window() -> None:
+    t = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    around = slots("k", t - WINDOW, t + WINDOW)
+    assert len(around) <= 3
+    for days in range(-30, 31):
+        assert slot("k", t + timedelta(days=days)) in around
+    assert slot("other", t) not in around
