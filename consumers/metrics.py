@@ -28,9 +28,14 @@ class ConsumerMetrics:
             ["reason"],
             registry=r,
         )
+        self.writes = Counter(
+            "rolepulse_document_writes",
+            "Documents written (postings, aggregates, weekly history, offsets, rejects)",
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "rolepulse_batch_seconds",
-            "Time from poll to Kafka commit of one batch",
+            "Time from a decoded batch to its Kafka commit",
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
         )
@@ -48,6 +53,10 @@ class ConsumerMetrics:
         self.duplicates.inc(result.duplicates)
         for reason in reject_reasons:
             self.rejected.labels(reason=reason).inc()
+        if result.conflicts:
+            # Found by the store, inside the transaction: not among the batch's own rejects.
+            self.rejected.labels(reason="conflict").inc(result.conflicts)
+        self.writes.inc(result.writes)
         self.batch_seconds.observe(seconds)
 
     def record_lag(
