@@ -39,12 +39,17 @@ def clock_problems(clock: datetime | None, wall: datetime, max_skew: timedelta) 
     ]
 
 
+# A role this small can go stale whole in a real market (a company's two openings, both filled);
+# from this size on, one sweep emptying it points at the clock, not at the market.
+MIN_OPEN_TO_FLAG = 5
+
+
 def emptied_roles(sweeps: Iterable[SweepRecord]) -> list[str]:
-    """A line per role that one sweep expired entirely (open > 0 before, all of it expired)."""
+    """A line per role of at least `MIN_OPEN_TO_FLAG` open postings that one sweep emptied."""
     lines = []
     for s in sorted(sweeps, key=lambda s: s.at):
         for role, r in sorted(s.roles.items()):
-            if r.open > 0 and r.expired >= r.open:
+            if r.open >= MIN_OPEN_TO_FLAG and r.expired >= r.open:
                 forced = " (forced)" if s.forced else ""
                 lines.append(
                     f"sweep at {s.at.isoformat()}{forced} on clock {s.clock.isoformat()} "

@@ -46,6 +46,7 @@ def test_partial_sweeps_and_sweeps_of_empty_roles_are_fine() -> None:
         sweep(WALL, data_scientist=(203, 20)),
         sweep(WALL + timedelta(minutes=1), data_scientist=(183, 182)),  # one posting left
         sweep(WALL + timedelta(minutes=2), llm_engineer=(0, 0)),
+        sweep(WALL + timedelta(minutes=3), nlp_engineer=(4, 4)),  # too small to point at a clock
     ]
     assert emptied_roles(sweeps) == []
 
