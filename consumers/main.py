@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
@@ -12,6 +13,7 @@ from pymongo import AsyncMongoClient
 from consumers.dead_letters import DeadLetters
 from consumers.faults import Faults
 from consumers.metrics import ConsumerMetrics
+from consumers.positions import PositionGuard
 from consumers.runner import LogRebalances, PostingsConsumer
 from consumers.store import MongoBatchStore
 from consumers.topics import ensure_topics
@@ -61,10 +63,12 @@ async def run_consumer(
         store = MongoBatchStore(client, mongo.database, faults)
         await store.ensure_indexes()
         await producer.start()
-        consumer.subscribe([kafka.topic], listener=LogRebalances())
+        # The guard keeps offsets of a log the broker lost from being committed or fetched at.
+        guarded = PositionGuard(consumer)
+        consumer.subscribe([kafka.topic], listener=guarded.listener(LogRebalances()))
         await consumer.start()
         runner = PostingsConsumer(
-            consumer,
+            guarded,
             store,
             DeadLetters(producer, kafka.dlq_topic),
             normalizer,
@@ -72,6 +76,7 @@ async def run_consumer(
             poll_timeout_ms=settings.poll_timeout_ms,
             metrics=metrics,
             faults=faults,
+            max_event_skew=timedelta(seconds=settings.max_event_skew_s),
         )
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)
         await _run_draining(runner, stop, settings.drain_timeout_s)

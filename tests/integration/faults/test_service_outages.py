@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from tests.integration.faults.harness import Pipeline, PipelineFactory
 
 OUTAGE_S = 30.0
+LOADED_S = 120.0  # a bound on waits that pass in seconds on an idle machine
+ASSIGNED = "partitions assigned"
 
 
 @pytest.fixture
@@ -100,24 +104,47 @@ async def test_broker_restart_mid_stream(
     await pipeline.assert_exactly_once()
 
 
+@pytest.mark.parametrize("consumer_sees_restart", ["before", "after"])
 async def test_broker_restart_then_only_the_remainder_is_republished(
-    private: tuple[LocalServices, Pipeline], ev: ModuleType
+    private: tuple[LocalServices, Pipeline], ev: ModuleType, consumer_sees_restart: str
 ) -> None:
     """As above, but the scraper republishes only what it had not sent, plus a few repeats.
 
     The new log starts at offset 0 while the database still holds the old log's next offsets:
     redeliveries are recognised by event id, not offset, so the new log's messages all count.
+
+    Both orders of the race between the consumer and the republish are forced, not left to the
+    machine's speed: the consumer rejoins the restarted broker `before` anything is republished
+    (as on an idle machine), or it is frozen until `after` (as on a loaded one: its first fetch,
+    from its old-log positions, returns new-log messages, and their offsets committed under the
+    new membership made it skip the new log's start; consumers/positions.py).
     """
     services, pipeline = private
     stream = ev.market(seed=62, postings=300)
     await pipeline.publish(stream[:200])
-    pipeline.start_consumer()
-    await pipeline.wait_applied(timeout_s=60)
+    consumer = pipeline.start_consumer()
+    await pipeline.wait_applied(timeout_s=LOADED_S)
+    revoked, assigned = consumer.count_log("partitions revoked"), consumer.count_log(ASSIGNED)
 
+    if consumer_sees_restart == "after":
+        consumer.signal(signal.SIGSTOP)
     services.restart_kafka()
     await pipeline.create_topics()
     pipeline.ends.clear()
+    if consumer_sees_restart == "before":
+        await consumer.wait_log(ASSIGNED, LOADED_S, times=assigned + 1)
     await pipeline.publish([*stream[190:200], *stream[200:]])
-    await pipeline.wait_events_applied(timeout_s=60)
+    if consumer_sees_restart == "after":
+        # A batch it fetches from its old positions before it learns of the new membership is
+        # held (database frozen) until its partitions are revoked, as a slow batch is on a
+        # loaded machine: its commit then goes out while the group is being rejoined.
+        os.kill(services.mongo.pid, signal.SIGSTOP)
+        try:
+            consumer.signal(signal.SIGCONT)
+            await consumer.wait_log("partitions revoked", LOADED_S, times=revoked + 1)
+        finally:
+            os.kill(services.mongo.pid, signal.SIGCONT)
+    await pipeline.wait_events_applied(timeout_s=LOADED_S)
+    assert consumer.alive, consumer.tail()
     await pipeline.stop_consumers()
     await pipeline.assert_exactly_once()
