@@ -160,6 +160,8 @@ def posting_event(seed: int, i: int, at_index: int | None = None, observation: i
             fields[key] = original[key]
         source = SOURCES[(SOURCES.index(str(original["source"])) + 1) % len(SOURCES)]
     at = BASE + STEP * (i if at_index is None else at_index)
+    # A board's posting date stays what it was when the job went up, on every re-observation.
+    fields["posted_at"] = stamp(BASE + STEP * i - timedelta(days=1))
     return _event(seed, i, observation, at, source, fields)
 
 
@@ -168,6 +170,7 @@ def probe_event(seed: int, n: int, at_index: int) -> bytes:
     fields = _fields(seed, 10_000_000 + n)
     fields.pop("source")
     fields.update(title=PROBE_TITLE, company=f"Probe {n:07d} Labs")
+    fields["posted_at"] = stamp(BASE + STEP * at_index - timedelta(days=1))
     return _event(seed, 10_000_000 + n, 0, BASE + STEP * at_index, "careers-page", fields)
 
 
@@ -180,7 +183,6 @@ def _event(
         **fields,
         "seniority": None,
         "employment_type": "Full-time",
-        "posted_at": stamp(at - timedelta(days=1)),
     }
     event = {
         "version": 1,

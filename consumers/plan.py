@@ -10,7 +10,14 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from rolepulse.domain.aggregates import Deltas, DocRef, coalesce, delta, postings_count_delta
+from rolepulse.domain.aggregates import (
+    Deltas,
+    DocRef,
+    coalesce,
+    contribution,
+    delta,
+    postings_count_delta,
+)
 from rolepulse.domain.clusters import (
     WINDOW,
     choose_cluster,
@@ -230,9 +237,16 @@ def cluster_lookups(
 
 
 def _neutral(before: PostingState, after: PostingState) -> bool:
-    # What `representative` ranks by and what `contribution` reads.
-    return (
-        before.open == after.open
-        and before.first_seen_at == after.first_seen_at
-        and before.posting == after.posting
-    )
+    """Whether the change can move neither its own contribution nor its cluster's representative.
+
+    `representative` ranks members by (open, first seen, key) among those with data, and a
+    member's cluster depends on its cluster key; `contribution` is all a posting adds.
+    """
+    if before.open != after.open or before.first_seen_at != after.first_seen_at:
+        return False
+    if before.posting == after.posting:
+        return True  # the common case: a re-observation of unchanged content
+    if before.posting is None or after.posting is None:
+        return False
+    same_key = before.posting.cluster_key == after.posting.cluster_key
+    return same_key and contribution(before) == contribution(after)

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from consumers.plan import TimedPlan, cluster_lookups, plan_batch, plan_by_week
+from consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_batch, plan_by_week
 from rolepulse.domain.aggregates import Deltas, coalesce
 from rolepulse.domain.clusters import recompute
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, apply
@@ -124,3 +125,14 @@ def test_cluster_lookups_skip_reobservations_that_change_nothing() -> None:
     # lever:1 is only re-observed; lever:2 closes (its cluster is read); lever:3 is new (its key).
     assert lookups.cluster_ids == {stored["lever:2"].cluster_id}
     assert set(lookups.keys) == {posting(3).cluster_key} - {None}
+
+
+def test_a_change_that_moves_no_counter_needs_no_cluster_read() -> None:
+    stored = plan_batch([obs("a", 1, 0)], {}, set()).states
+    moved = replace(posting(1), posted_at=T0, url="https://example.com/1")  # counts nothing
+    renamed = replace(posting(1), company="Other Co")  # moves a company counter
+    assert cluster_lookups([Observed("b", T0 + timedelta(hours=1), moved)], stored, {"a"}) == (
+        ClusterLookups(frozenset(), {})
+    )
+    lookups = cluster_lookups([Observed("c", T0 + timedelta(hours=1), renamed)], stored, {"a"})
+    assert lookups.cluster_ids == {stored["lever:1"].cluster_id}
