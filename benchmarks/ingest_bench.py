@@ -2,7 +2,7 @@
 
     python benchmarks/ingest_bench.py [--sizes 10000,50000] [--window 10000]
                                       [--mode throughput,reobserve | freshness]
-    python benchmarks/ingest_bench.py --sizes 10000,200000,1000000 --window 20000   # long
+    python benchmarks/ingest_bench.py --sizes 10000,200000,1000000 --window 10000   # long
 
 Starts its own Tansu + SecantusDB (fresh, in memory) and publishes one topic (4 partitions) of
 synthetic, distinct postings (benchmarks/bench_events.py). The store is filled up to each size

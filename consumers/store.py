@@ -122,8 +122,8 @@ class MongoBatchStore:
         self._reads = 0  # postings read by the transaction attempt in flight
 
     async def ensure_indexes(self) -> None:
-        # Every secondary index of `postings` costs each insert about as much as the insert
-        # itself on SecantusDB: only the three that bounded reads need.
+        # Secondary indexes of `postings` make every insert dearer on SecantusDB (2,000 inserts:
+        # 0.24 s with none, 0.6 s with three): only what the bounded reads and the sweeper need.
         await self._db.rejects.create_index([("at", 1)])
         # The sweeper's query: open postings by last observation.
         await self._db.postings.create_index([("open", 1), ("last_observed_at", 1)])
@@ -176,12 +176,11 @@ class MongoBatchStore:
             reads=self._reads,
         )
 
-    async def _find_in(
-        self, s: AsyncClientSession, field: str, values: Sequence[Any], extra: Doc | None = None
-    ) -> list[Doc]:
+    async def _find_in(self, s: AsyncClientSession, field: str, values: Sequence[Any]) -> list[Doc]:
+        """Postings whose indexed `field` is one of `values` (an index scan; see IN_CHUNK)."""
         out: list[Doc] = []
         for i in range(0, len(values), IN_CHUNK):
-            query = {field: {"$in": list(values[i : i + IN_CHUNK])}} | (extra or {})
+            query = {field: {"$in": list(values[i : i + IN_CHUNK])}}
             out += await self._db.postings.find(query, session=s).to_list()
         self._reads += len(out)
         return out
