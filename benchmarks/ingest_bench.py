@@ -4,8 +4,9 @@
                                       [--mode throughput,reobserve | freshness]
     python benchmarks/ingest_bench.py --sizes 10000,200000,1000000 --window 10000   # long
 
-Starts its own Tansu + SecantusDB (fresh, in memory) and publishes one topic (4 partitions) of
-synthetic, distinct postings (benchmarks/bench_events.py). The store is filled up to each size
+Starts its own Tansu + SecantusDB (fresh; the database in a temporary directory: in memory it
+fails near a million documents) and publishes one topic (4 partitions) of synthetic, distinct
+postings (benchmarks/bench_events.py). The store is filled up to each size
 in `--sizes`; there the stream holds a window of `--window` new postings (mode `throughput`)
 and/or a window of re-observations of stored postings (`reobserve`: the same postings again,
 later). Then, over that same topic:
@@ -38,6 +39,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -286,7 +288,12 @@ def main() -> None:
 
     from rolepulse.devservices import LocalServices
 
-    with LocalServices.start() as services:
+    # On disk, not in memory: SecantusDB's in-memory store fails inserts with "internal
+    # server error" once it holds about a million documents (seen with the 1M size).
+    with (
+        tempfile.TemporaryDirectory(prefix="rolepulse-bench-") as data,
+        LocalServices.start(mongo_storage=data) as services,
+    ):
         kafka = KafkaSettings(
             bootstrap_servers=services.kafka_bootstrap,
             topic=f"bench-{uuid.uuid4().hex[:8]}",
