@@ -281,8 +281,8 @@ class PostingsConsumer:
         try:
             await self._consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as exc:
-            # Safe to carry on: the database holds the authoritative offsets and the next owner
-            # of these partitions seeks to them.
+            # Safe to carry on: the batch is in the database, and whoever fetches it again from
+            # the last committed offset finds its event ids applied.
             log.warning("kafka offset commit failed (%s); database offsets stand", exc)
 
     def _record(self, result: BatchResult, batch: Sequence[Delivered], seconds: float) -> None:
