@@ -17,6 +17,7 @@ from consumers.positions import PositionGuard
 from consumers.runner import LogRebalances, PostingsConsumer
 from consumers.store import MongoBatchStore
 from consumers.topics import ensure_topics
+from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
@@ -34,10 +35,10 @@ async def run_consumer(
     normalizer = Normalizer(load_taxonomy())
     await ensure_topics(kafka)
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-        mongo.uri, tz_aware=True, serverSelectionTimeoutMS=mongo.server_selection_timeout_ms
+        **mongo_client_kwargs(mongo), tz_aware=True
     )
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka_client_kwargs(kafka),
         enable_idempotence=kafka.enable_idempotence,
         acks="all",
         # The dead-letter topic takes back whatever the consumer could fetch (up to 4 MB below);
@@ -45,7 +46,7 @@ async def run_consumer(
         max_request_size=4 * 1024 * 1024,
     )
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka_client_kwargs(kafka),
         group_id=kafka.group_id,
         enable_auto_commit=False,
         # Tansu answers `latest` wrongly (DESIGN.md); a new group starts at the beginning anyway.

@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from consumers.documents import as_utc
 from consumers.store import stream_time
+from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
 from rolepulse.domain.expiry import (
     OpenPosting,
     Refusal,
@@ -123,14 +124,17 @@ async def ensure_indexes(db: Db) -> None:
 async def _clients(
     kafka: KafkaSettings, mongo: MongoSettings
 ) -> AsyncIterator[tuple[Db, AIOKafkaProducer]]:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        **mongo_client_kwargs(mongo), tz_aware=True
+    )
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka_client_kwargs(kafka),
         enable_idempotence=kafka.enable_idempotence,
         acks="all",
     )
-    await producer.start()
     try:
+        # Inside the try: a broker that cannot be reached must still leave both clients closed.
+        await producer.start()
         db = client[mongo.database]
         await ensure_indexes(db)
         yield db, producer

@@ -7,11 +7,12 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from rolepulse.connections import kafka_client_kwargs
 from rolepulse.settings import KafkaSettings
 
 
 async def ensure_topics(kafka: KafkaSettings, replication_factor: int = 1) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka_client_kwargs(kafka))
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 
 from pymongo import AsyncMongoClient
 
+from rolepulse.connections import mongo_client_kwargs
 from rolepulse.settings import MongoSettings
 
 
@@ -24,7 +25,7 @@ async def wait_consumed(
     """
     total = sum(ends.values())
     deadline = time.monotonic() + timeout_s
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongo.uri)
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(**mongo_client_kwargs(mongo))
     try:
         while True:
             done = await _applied(client, mongo.database, topic, ends)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -14,6 +15,9 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from rolepulse.boundary import ErrorBoundary, current, quiet_client_logs, resolve
+from rolepulse.endpoints import Endpoints
+from rolepulse.errors import NothingRunningError
 from rolepulse.settings import (
     ApiSettings,
     ConsumerSettings,
@@ -22,8 +26,55 @@ from rolepulse.settings import (
     SweeperSettings,
 )
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Plain tracebacks for bugs and --debug: rich's, with locals, ran to hundreds of lines.
+app = typer.Typer(
+    cls=ErrorBoundary,
+    no_args_is_help=True,
+    add_completion=False,
+    help=__doc__,
+    pretty_exceptions_enable=False,
+)
 err = Console(stderr=True)
+
+KafkaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kafka",
+        help="Kafka bootstrap servers; else $ROLEPULSE_KAFKA_BOOTSTRAP_SERVERS, else the "
+        "running `rolepulse run`, else 127.0.0.1:9092",
+        show_default=False,
+    ),
+]
+MongoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--mongo",
+        help="MongoDB URI; else $ROLEPULSE_MONGO_URI, else the running `rolepulse run`, "
+        "else mongodb://127.0.0.1:27017",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def _global(
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", envvar="ROLEPULSE_DEBUG", help="show tracebacks instead of one-line errors"
+        ),
+    ] = False,
+) -> None:
+    """The `rolepulse` command line: one entry point per process kind plus data tools."""
+    current().debug = debug
+
+
+def _kafka_settings(endpoints: Endpoints) -> KafkaSettings:
+    return KafkaSettings(bootstrap_servers=endpoints.kafka.value)
+
+
+def _mongo_settings(endpoints: Endpoints) -> MongoSettings:
+    return MongoSettings(uri=endpoints.mongo.value)
 
 
 def _logging() -> None:
@@ -42,23 +93,35 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 def run(
     port: Annotated[int, typer.Option(help="API port")] = 8000,
     events: Annotated[
-        Path | None, typer.Option(help="JSONL events to load instead of the demo market")
+        Path | None,
+        typer.Option(
+            help="JSONL events to load instead of the demo market", exists=True, dir_okay=False
+        ),
     ] = None,
 ) -> None:
-    """Start broker, database, consumer and API locally; load a market; serve until Ctrl-C."""
+    """Start broker, database, consumer and API locally; load a market; serve until Ctrl-C.
+
+    While it runs, $ROLEPULSE_HOME/run/current.json says where everything listens: the other
+    commands find the broker and the database there (see `rolepulse status`, `rolepulse env`).
+    """
     from rolepulse.local_run import run_local
 
     raise typer.Exit(run_local(port=port, events=events, console=err))
 
 
 @app.command()
-def produce(file: Annotated[Path, typer.Argument(help="JSONL file, one event per line")]) -> None:
+def produce(
+    file: Annotated[Path, typer.Argument(help="JSONL file, one event per line")],
+    kafka_at: KafkaOption = None,
+) -> None:
     """Publish events to the configured broker's postings topic; prints how many."""
     from rolepulse.publish import publish_lines
 
-    kafka = KafkaSettings()
     lines = file.read_bytes().splitlines()
-    with Progress(console=err, transient=True) as progress:
+    kafka = _kafka_settings(resolve(kafka=kafka_at))
+    quiet_client_logs()
+    # Drawn only on a terminal: redirected, its last frame would be noise around the result.
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("publishing", total=len(lines))
         ends = asyncio.run(publish_lines(lines, kafka, lambda n: progress.advance(task, n)))
     typer.echo(f"published {sum(_counts(lines))} events to {kafka.topic} ({len(ends)} partitions)")
@@ -103,16 +166,18 @@ def demo_market(
 
 
 @app.command()
-def consume() -> None:
+def consume(kafka_at: KafkaOption = None, mongo_at: MongoOption = None) -> None:
     """Run the postings consumer until SIGTERM/SIGINT (drains the batch in flight first)."""
     from consumers.main import run_consumer
 
     _logging()
+    endpoints = resolve(kafka_at, mongo_at)
+    kafka, mongo = _kafka_settings(endpoints), _mongo_settings(endpoints)
 
     async def main() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await run_consumer(KafkaSettings(), MongoSettings(), ConsumerSettings(), stop)
+        await run_consumer(kafka, mongo, ConsumerSettings(), stop)
 
     asyncio.run(main())
 
@@ -127,6 +192,8 @@ def sweep(
             "ROLEPULSE_SWEEPER_MAX_EXPIRE_SHARE of the open postings"
         ),
     ] = False,
+    kafka_at: KafkaOption = None,
+    mongo_at: MongoOption = None,
 ) -> None:
     """Publish expiry events for open postings not re-observed within the expiry window.
 
@@ -139,7 +206,8 @@ def sweep(
         # A forced process would skip the guard on every later pass too, unattended.
         raise typer.BadParameter("--force applies to one pass: use it with --once")
     _logging()
-    kafka, mongo = KafkaSettings(), MongoSettings()
+    endpoints = resolve(kafka_at, mongo_at)
+    kafka, mongo = _kafka_settings(endpoints), _mongo_settings(endpoints)
     settings = SweeperSettings(force=True) if force else SweeperSettings()
     if once:
         result = asyncio.run(sweep_once_with_clients(kafka, mongo, settings))
@@ -161,13 +229,16 @@ def sweep(
 @app.command()
 def serve(
     port: Annotated[int | None, typer.Option(help="override ROLEPULSE_API_PORT")] = None,
+    mongo_at: MongoOption = None,
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql, health at /healthz)."""
+    from rolepulse.ports import ensure_port_free
     from services.main import serve as serve_api
 
-    _logging()
     api = ApiSettings() if port is None else ApiSettings(port=port)
-    serve_api(api, MongoSettings())
+    ensure_port_free(api.host, api.port)  # uvicorn would log it and exit, after start-up
+    _logging()
+    serve_api(api, _mongo_settings(resolve(mongo=mongo_at)))
 
 
 @app.command("export-schema")
@@ -184,7 +255,7 @@ def export_schema(
 
 
 @app.command()
-def verify() -> None:
+def verify(mongo_at: MongoOption = None) -> None:
     """Recompute every aggregate from the stored postings and check the market's sanity.
 
     Exits 1 on any difference, and on a sanity problem: the stream clock ahead of the wall clock
@@ -195,14 +266,18 @@ def verify() -> None:
     from pymongo import AsyncMongoClient
 
     from consumers.verify import aggregate_differences, sanity_problems
+    from rolepulse.connections import mongo_client_kwargs
     from rolepulse.domain.sanity import duration
 
-    mongo = MongoSettings()
+    mongo = _mongo_settings(resolve(mongo=mongo_at))
+    quiet_client_logs()
     # The consumer's own bound on event times: a clock further ahead got past it.
     skew = timedelta(seconds=ConsumerSettings().max_event_skew_s)
 
     async def main() -> tuple[list[str], list[str]]:
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri, tz_aware=True)
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            **mongo_client_kwargs(mongo), tz_aware=True
+        )
         try:
             db = client[mongo.database]
             return (
@@ -245,3 +320,62 @@ def eval_normalize(
         raise typer.Exit(2) from exc
     typer.echo(format_report(report))
     raise typer.Exit(1 if report.failed_targets() else 0)
+
+
+@app.command()
+def status(kafka_at: KafkaOption = None, mongo_at: MongoOption = None) -> None:
+    """Print what runs where: API and GraphiQL URLs, broker, database, PIDs, consumer lag.
+
+    Exits 3 when nothing is running: no live `rolepulse run` and no broker or database answers.
+    """
+    from rolepulse.devservices import default_home
+    from rolepulse.runstate import is_live, read_state, state_path
+    from rolepulse.settings import redacted_uri
+    from rolepulse.status import format_status, gather_status
+
+    quiet_client_logs()
+    path = state_path(default_home())
+    endpoints = resolve(kafka_at, mongo_at)
+    found = read_state(path)
+    live = found if found is not None and is_live(found) else None
+    report = asyncio.run(
+        gather_status(
+            endpoints,
+            str(path),
+            live,
+            found if live is None else None,
+            _kafka_settings(endpoints),
+            _mongo_settings(endpoints),
+        )
+    )
+    if not report.running:
+        raise NothingRunningError(
+            f"nothing is running: no `rolepulse run` ({path} absent or stale), no broker at "
+            f"{endpoints.kafka.value}, no database at {redacted_uri(endpoints.mongo.value)}; "
+            "start the system with `rolepulse run`"
+        )
+    for line in format_status(report):
+        typer.echo(line)
+
+
+@app.command()
+def env() -> None:
+    """Print `export` lines pointing a shell at the running `rolepulse run`.
+
+    eval "$(rolepulse env)" and every command, in that shell and its children, uses the running
+    system's broker and database. Reads only the running system's state file: a variable left
+    over from an earlier run does not echo itself back. Exits 3 when nothing is running.
+    """
+    from rolepulse.devservices import default_home
+    from rolepulse.endpoints import KAFKA_ENV, MONGO_ENV
+    from rolepulse.runstate import live_state, state_path
+
+    path = state_path(default_home())
+    state = live_state(path)
+    if state is None:
+        raise NothingRunningError(
+            f"no `rolepulse run` is running ({path} absent or stale); start one with "
+            "`rolepulse run`"
+        )
+    typer.echo(f"export {KAFKA_ENV}={shlex.quote(state.kafka_bootstrap)}")
+    typer.echo(f"export {MONGO_ENV}={shlex.quote(state.mongo_uri)}")

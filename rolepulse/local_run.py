@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
@@ -27,9 +28,11 @@ from rich.progress import Progress
 
 from consumers.topics import ensure_topics
 from rolepulse.catchup import wait_consumed
-from rolepulse.devservices import LocalServices
+from rolepulse.devservices import LocalServices, default_home
+from rolepulse.ports import ensure_port_free
 from rolepulse.publish import publish_lines
-from rolepulse.settings import KafkaSettings, MongoSettings
+from rolepulse.runstate import RunState, process_started, remove_state, state_path, write_state
+from rolepulse.settings import ApiSettings, KafkaSettings, MongoSettings
 
 CONSUME_TIMEOUT_S = 600.0
 CHILD_STOP_TIMEOUT_S = 15.0
@@ -40,17 +43,18 @@ class _StopRequestedError(Exception):
 
 
 def run_local(port: int, events: Path | None, console: Console) -> int:
+    # Before anything starts: a busy port found after minutes of loading is found too late.
+    ensure_port_free(ApiSettings().host, port)
     try:
         with _signals_raise_stop(), LocalServices.start(progress=console.log) as svc:
-            return _run_with(svc.kafka_bootstrap, svc.mongo_uri, port, events, console)
+            return _run_with(svc, port, events, console)
     except _StopRequestedError:
         console.print("stopped: API, consumer, broker and database are down")
         return 0
 
 
-def _run_with(
-    bootstrap: str, mongo_uri: str, port: int, events: Path | None, console: Console
-) -> int:
+def _run_with(svc: LocalServices, port: int, events: Path | None, console: Console) -> int:
+    bootstrap, mongo_uri = svc.kafka_bootstrap, svc.mongo_uri
     kafka = KafkaSettings(bootstrap_servers=bootstrap)
     mongo = MongoSettings(uri=mongo_uri)
     asyncio.run(ensure_topics(kafka))
@@ -59,7 +63,7 @@ def _run_with(
         "ROLEPULSE_MONGO_URI": mongo_uri,
         "ROLEPULSE_API_PORT": str(port),
     }
-    with _children(env, console) as children:
+    with _children(env, console) as children, _published(svc, children, port):
         _load(events, kafka, mongo, console)
         _wait_healthy(port, children)
         console.print(f"\n[bold green]GraphiQL:[/] http://127.0.0.1:{port}/graphql")
@@ -120,6 +124,38 @@ def _children(env: dict[str, str], console: Console) -> Iterator[list[subprocess
                 console.print(f"[yellow]pid {p.pid} ignored SIGTERM; killing[/]")
                 p.kill()
                 p.wait()
+
+
+@contextmanager
+def _published(
+    svc: LocalServices, children: list[subprocess.Popen[bytes]], port: int
+) -> Iterator[None]:
+    """Publish where everything listens in the state file other commands read; remove it on
+    the way out. Written once the children run, so `rolepulse status` can watch the load."""
+    path = state_path(default_home())
+    consumer, api, sweeper = children
+    state = RunState(
+        pid=os.getpid(),
+        pid_started=process_started(os.getpid()),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        kafka_bootstrap=svc.kafka_bootstrap,
+        mongo_uri=svc.mongo_uri,
+        api_url=f"http://{ApiSettings().host}:{port}",
+        run_dir=str(svc.run_dir),
+        data_dir=None,  # SecantusDB runs with --storage-path :memory:
+        processes={
+            "tansu": svc.kafka.pid,
+            "secantusdb": svc.mongo.pid,
+            "consumer": consumer.pid,
+            "api": api.pid,
+            "sweeper": sweeper.pid,
+        },
+    )
+    write_state(path, state)
+    try:
+        yield
+    finally:
+        remove_state(path, os.getpid())
 
 
 def _wait_healthy(port: int, children: list[subprocess.Popen[bytes]]) -> None:

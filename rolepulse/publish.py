@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 
+from rolepulse.connections import kafka_client_kwargs
 from rolepulse.settings import KafkaSettings
 
 
@@ -32,15 +33,16 @@ async def publish_lines(
 ) -> dict[int, int]:
     """Publish each non-blank line as one message; returns next offset per partition written."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka_client_kwargs(kafka),
         enable_idempotence=kafka.enable_idempotence,
         acks="all",
         linger_ms=5,
         max_request_size=4 * 1024 * 1024,
     )
-    await producer.start()
     ends: dict[int, int] = {}
     try:
+        # Inside the try: a producer that failed to bootstrap still has to be stopped.
+        await producer.start()
         pending: list[asyncio.Future[object]] = []
         for line in lines:
             line = line.strip()

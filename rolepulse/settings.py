@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
 
 class KafkaSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_KAFKA_", extra="ignore")
+    # hide_input_in_errors: a validation error would otherwise print every input value, the
+    # SASL password among them, into the log of a process that failed to start.
+    model_config = SettingsConfigDict(
+        env_prefix="ROLEPULSE_KAFKA_", extra="ignore", hide_input_in_errors=True
+    )
 
     bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "postings"
@@ -21,16 +30,96 @@ class KafkaSettings(BaseSettings):
     heartbeat_interval_ms: int = 1_000
     # Tansu rejects idempotent producers; real Kafka deployments may switch it on.
     enable_idempotence: bool = False
+    # Managed clusters: SASL over TLS (SASL_SSL) or TLS alone (SSL), mapped onto every client by
+    # rolepulse.connections.kafka_client_kwargs. Tansu, the local broker, speaks PLAINTEXT only.
+    security_protocol: SecurityProtocol = "PLAINTEXT"
+    sasl_mechanism: SaslMechanism | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    # A Kubernetes Secret mounted as a file: the password is its content (trailing newline
+    # dropped). Exclusive with sasl_password, so which one wins is never a question.
+    sasl_password_file: Path | None = None
+    ssl_cafile: Path | None = None  # unset: the system's CA bundle (public CAs, e.g. Confluent)
+    ssl_certfile: Path | None = None  # mutual TLS: client certificate (may include the key)
+    ssl_keyfile: Path | None = None
+
+    @field_validator("security_protocol", "sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        # librdkafka and the Kafka docs' examples accept `sasl_ssl`; aiokafka wants upper case.
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Self:
+        self.sasl_password = _secret_from_file(
+            self, "sasl_password", self.sasl_password, self.sasl_password_file
+        )
+        sasl_fields = ("sasl_mechanism", "sasl_username", "sasl_password")
+        if self.security_protocol.startswith("SASL_"):
+            missing = [_env(self, f) for f in sasl_fields if getattr(self, f) is None]
+            if self.sasl_password is None:
+                missing[-1] += f" (or {_env(self, 'sasl_password_file')})"
+            if missing:
+                raise ValueError(
+                    f"{_env(self, 'security_protocol')}={self.security_protocol} needs "
+                    f"{', '.join(missing)}"
+                )
+        else:
+            # Credentials next to a protocol that ignores them mean a forgotten protocol: the
+            # client would connect without authenticating, or in the clear.
+            _refuse_unused(self, sasl_fields, "has no SASL")
+        tls_files = ("ssl_cafile", "ssl_certfile", "ssl_keyfile")
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            _require_files(self, tls_files)
+        else:
+            _refuse_unused(self, tls_files, "has no TLS")
+        if self.ssl_keyfile is not None and self.ssl_certfile is None:
+            raise ValueError(
+                f"{_env(self, 'ssl_keyfile')} needs {_env(self, 'ssl_certfile')} (the client "
+                "certificate the key belongs to)"
+            )
+        return self
 
 
 class MongoSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROLEPULSE_MONGO_", extra="ignore")
+    # hide_input_in_errors: see KafkaSettings; the URI and the password are inputs here.
+    model_config = SettingsConfigDict(
+        env_prefix="ROLEPULSE_MONGO_", extra="ignore", hide_input_in_errors=True
+    )
 
+    # May carry credentials and options (`tls=true`); repr/str show it redacted.
     uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     database: str = "rolepulse"
     # How long an operation waits for a reachable server before failing; bounded so an outage
     # turns into retries (consumer) or errors (API) instead of hung work.
     server_selection_timeout_ms: int = Field(default=5_000, ge=100)
+    # None: as the URI says (mongodb+srv:// implies TLS). A CA file implies TLS.
+    tls: bool | None = None
+    tls_ca_file: Path | None = None
+    # Credentials outside the URI, so the URI can sit in a ConfigMap and the password in a
+    # Secret; they take precedence over credentials in the URI.
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None  # as KafkaSettings.sasl_password_file
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> Self:
+        self.password = _secret_from_file(self, "password", self.password, self.password_file)
+        if (self.username is None) != (self.password is None):
+            raise ValueError(
+                f"{_env(self, 'username')} and {_env(self, 'password')} (or "
+                f"{_env(self, 'password_file')}) go together; one of them is unset"
+            )
+        _require_files(self, ("tls_ca_file",))
+        return self
+
+    def redacted_uri(self) -> str:
+        """The URI with its password and secret options masked, for logs and status lines."""
+        return redacted_uri(self.uri)
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, redacted_uri(value) if name == "uri" else value
 
 
 class ConsumerSettings(BaseSettings):
@@ -85,3 +174,68 @@ class SweeperSettings(BaseSettings):
     # An expiry published this recently and still due is waiting in the topic for the consumer:
     # it is not published again until then (a lost message; a copy is harmless, ids dedupe).
     republish_after_s: float = Field(default=86_400.0, gt=0)
+
+
+def redacted_uri(uri: str) -> str:
+    """`uri` with the password of its user info and secret-bearing options replaced by ***.
+
+    The user name stays: it tells an operator which account failed, and is not a secret.
+    """
+    scheme, colons, rest = uri.partition("://")
+    # The last "@" ends the user info, looked for before splitting off the options: an unescaped
+    # "@", "/" or "?" in a password must not leak any of it.
+    userinfo, at, hosts = rest.rpartition("@")
+    if at and ":" in userinfo:
+        rest = f"{userinfo.partition(':')[0]}:***@{hosts}"
+    head, sep, query = rest.partition("?")
+    # Rebuilt pair by pair, not re-encoded: every other option reads as the operator wrote it.
+    options = []
+    for option in query.split("&") if sep else []:
+        key, eq, _ = option.partition("=")
+        options.append(f"{key}=***" if eq and _secret_option(key) else option)
+    return f"{scheme}{colons}{head}{sep}{'&'.join(options)}"
+
+
+def _secret_option(key: str) -> bool:
+    # tlsCertificateKeyFilePassword, and AWS session tokens in authMechanismProperties.
+    return "password" in key.lower() or key.lower() == "authmechanismproperties"
+
+
+def _env(settings: BaseSettings, field: str) -> str:
+    """The environment variable that sets `field`, so error messages name what to fix."""
+    return f"{settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def _secret_from_file(
+    settings: BaseSettings, field: str, value: SecretStr | None, file: Path | None
+) -> SecretStr | None:
+    if file is None:
+        return value
+    if value is not None:
+        raise ValueError(
+            f"set {_env(settings, field)} or {_env(settings, field + '_file')}, not both"
+        )
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ValueError(f"{_env(settings, field + '_file')}={file}: {exc.strerror}") from None
+    # `echo pw > file`, and a Secret created from such a file, end in a newline that is no part
+    # of the password; other whitespace is kept, it may be.
+    return SecretStr(text.rstrip("\r\n"))
+
+
+def _require_files(settings: BaseSettings, fields: tuple[str, ...]) -> None:
+    # Checked at start-up so a wrong mount path is one clear line, not a TLS error later.
+    for field in fields:
+        path = getattr(settings, field)
+        if path is not None and not path.is_file():
+            raise ValueError(f"{_env(settings, field)}={path}: no such file")
+
+
+def _refuse_unused(settings: KafkaSettings, fields: tuple[str, ...], why: str) -> None:
+    used = [_env(settings, f) for f in fields if getattr(settings, f) is not None]
+    if used:
+        raise ValueError(
+            f"{', '.join(used)} set, but {_env(settings, 'security_protocol')}="
+            f"{settings.security_protocol} {why}"
+        )

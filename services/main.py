@@ -9,6 +9,7 @@ import uvicorn
 from pymongo import AsyncMongoClient
 from starlette.applications import Starlette
 
+from rolepulse.connections import mongo_client_kwargs
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.settings import ApiSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
@@ -34,7 +35,7 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Created here, not at import or build time: the async client binds to the running loop.
         client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-            mongo.uri, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS, timeoutMS=MONGO_TIMEOUT_MS
+            **mongo_client_kwargs(mongo), timeoutMS=MONGO_TIMEOUT_MS
         )
         read_model.attach(client[mongo.database])
         try:

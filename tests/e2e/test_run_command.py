@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from rolepulse.demo.seed_page import generate
+from rolepulse.devservices import default_home
 
 
 def children_of(pid: int) -> set[int]:
@@ -41,15 +42,31 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def isolated_home(tmp_path: Path) -> Path:
+    """A ROLEPULSE_HOME of this test's own (its run/current.json), sharing the installed
+    services so nothing is installed again."""
+    services = default_home() / "services"
+    services.mkdir(parents=True, exist_ok=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "services").symlink_to(services, target_is_directory=True)
+    return home
+
+
 def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
     sample = [e for e in generate() if e["event_type"] == "posting.observed"][:300]
     events.write_text("\n".join(json.dumps(e) for e in sample) + "\n")
     port = 18_000 + os.getpid() % 1000
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ROLEPULSE_KAFKA_BOOTSTRAP_SERVERS", "ROLEPULSE_MONGO_URI")
+    } | {"COLUMNS": "200", "ROLEPULSE_HOME": str(isolated_home(tmp_path))}
     with (tmp_path / "run.log").open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "rolepulse", "run", "--port", str(port), "--events", events],
-            stdout=log, stderr=subprocess.STDOUT, env=os.environ | {"COLUMNS": "200"},
+            stdout=log, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
     try:
         deadline = time.monotonic() + 300
@@ -75,8 +92,18 @@ def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: 
         )
         started = children_of(proc.pid)
         assert len(started) >= 4  # consumer, API, broker, database
+        # The other commands find the running system with no flags.
+        status = subprocess.run(
+            [sys.executable, "-m", "rolepulse", "status"],
+            capture_output=True, text=True, timeout=30, env=env, check=False,
+        )  # fmt: skip
+        assert status.returncode == 0, status.stderr
+        assert f"http://127.0.0.1:{port}/graphql" in status.stdout
+        assert "DEAD" not in status.stdout
+        assert "postings: p0 " in status.stdout, status.stdout  # lag known: both answer
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
     assert code == 0, (tmp_path / "run.log").read_text()
     assert [p for p in started if alive(p)] == []
+    assert not (Path(env["ROLEPULSE_HOME"]) / "run" / "current.json").exists()
