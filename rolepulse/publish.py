@@ -21,7 +21,7 @@ def event_key(raw: bytes) -> bytes | None:
     try:
         data = json.loads(raw)
         key = f"{data['source']}:{data['posting']['source_id']}"
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: nested too deep
         return None
     return key.encode()
 
