@@ -1,5 +1,5 @@
 # Thin aliases; the scripts are the source of truth.
-.PHONY: check test run fmt
+.PHONY: check test run fmt lock
 
 check:  ## format check, lint, mypy strict, pytest (needs .venv)
 	bash scripts/check
@@ -13,3 +13,6 @@ run:  ## the whole system locally: Tansu, SecantusDB, consumer and API
 fmt:  ## rewrite formatting and apply safe lint fixes
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+lock:  ## regenerate the hashed dependency locks under requirements/ from pyproject.toml
+	bash scripts/lock
