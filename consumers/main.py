@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -23,6 +24,7 @@ from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
 
 log = logging.getLogger("rolepulse.consumer")
+CONSUMER_STOP_TIMEOUT_S = 1.5
 
 
 async def run_consumer(
@@ -67,7 +69,6 @@ async def run_consumer(
         # The guard keeps offsets of a log the broker lost from being committed or fetched at.
         guarded = PositionGuard(consumer)
         consumer.subscribe([kafka.topic], listener=guarded.listener(LogRebalances()))
-        await consumer.start()
         runner = PostingsConsumer(
             guarded,
             store,
@@ -79,15 +80,40 @@ async def run_consumer(
             faults=faults,
             max_event_skew=timedelta(seconds=settings.max_event_skew_s),
         )
+        # Joining the group can wait for a dead member's session to expire: a stop meanwhile
+        # must end the process at once, not once the join completes.
+        if not await _unless_stopped(consumer.start(), stop):
+            log.info("stopped before consuming")
+            return runner
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)
         await _run_draining(runner, stop, settings.drain_timeout_s)
         return runner
     finally:
-        await consumer.stop()
+        # A consumer stopped in the middle of a group join waits for the join to finish (up to
+        # a session timeout) before it can leave; the broker expires an unjoined member anyway.
+        try:
+            await asyncio.wait_for(consumer.stop(), CONSUMER_STOP_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("consumer did not leave its group within %.1fs", CONSUMER_STOP_TIMEOUT_S)
         await producer.stop()
         await client.close()
         if stop_metrics is not None:
             stop_metrics()
+
+
+async def _unless_stopped(step: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await ``step`` unless ``stop`` is set first (then cancel it); True if it completed."""
+    task = asyncio.ensure_future(step)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
 
 
 async def _run_draining(runner: PostingsConsumer, stop: asyncio.Event, drain_s: float) -> None:

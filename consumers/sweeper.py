@@ -22,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 
 from consumers.documents import as_utc
 from consumers.store import stream_time
@@ -98,10 +100,17 @@ async def sweep_once(
 async def run_sweeper(
     kafka: KafkaSettings, mongo: MongoSettings, settings: SweeperSettings, stop: asyncio.Event
 ) -> None:
-    """Sweep every `settings.interval_s` until `stop` is set."""
+    """Sweep every `settings.interval_s` until `stop` is set.
+
+    A pass that fails because the database or the broker is unreachable is logged and tried
+    again at the next interval: an outage must not end the process (the clients reconnect).
+    """
     async with _clients(kafka, mongo) as (db, producer):
         while not stop.is_set():
-            await sweep_once(db, producer, kafka, settings)
+            try:
+                await sweep_once(db, producer, kafka, settings)
+            except (PyMongoError, KafkaError) as exc:
+                log.warning("sweep failed, retrying in %.0fs: %r", settings.interval_s, exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.interval_s)
 

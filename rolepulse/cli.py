@@ -98,15 +98,24 @@ def run(
             help="JSONL events to load instead of the demo market", exists=True, dir_okay=False
         ),
     ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="wipe $ROLEPULSE_HOME/data first and load the market again")
+    ] = False,
+    memory: Annotated[
+        bool, typer.Option(help="keep the database in memory: nothing is kept after the run")
+    ] = False,
 ) -> None:
-    """Start broker, database, consumer and API locally; load a market; serve until Ctrl-C.
+    """Start broker, database, consumer, sweeper and API locally; serve until Ctrl-C.
 
-    While it runs, $ROLEPULSE_HOME/run/current.json says where everything listens: the other
-    commands find the broker and the database there (see `rolepulse status`, `rolepulse env`).
+    The database keeps its data under $ROLEPULSE_HOME/data: the demo market is loaded on the
+    first run only. A child that crashes is restarted. While it runs,
+    $ROLEPULSE_HOME/run/current.json says where everything listens: the other commands find the
+    broker and the database there (see `rolepulse status`, `rolepulse env`).
     """
     from rolepulse.local_run import run_local
 
-    raise typer.Exit(run_local(port=port, events=events, console=err))
+    code = run_local(port=port, events=events, console=err, fresh=fresh, memory=memory)
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -126,10 +126,10 @@ class LocalServices:
         """Restart SecantusDB on the same port; data survives only with a directory storage."""
         self._restart(self.mongo)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 10.0) -> None:
         """Stop both services (idempotent) and remove a run dir this object created."""
-        self.kafka.stop()
-        self.mongo.stop()
+        self.kafka.stop(grace_s)
+        self.mongo.stop(grace_s)
         (self.run_dir / _ENDPOINTS_FILE).unlink(missing_ok=True)
         if self._owns_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)

@@ -60,6 +60,11 @@ class ServiceProcess:
         return self._popen.pid
 
     @property
+    def exit_code(self) -> int | None:
+        """The exit status once the process has ended (negative: killed by that signal)."""
+        return None if self._popen is None else self._popen.poll()
+
+    @property
     def log_path(self) -> Path:
         return self.run_dir / f"{self.name}.log"
 

@@ -107,3 +107,121 @@ def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: 
     assert code == 0, (tmp_path / "run.log").read_text()
     assert [p for p in started if alive(p)] == []
     assert not (Path(env["ROLEPULSE_HOME"]) / "run" / "current.json").exists()
+
+
+CONTRACT_QUERY = (Path(__file__).parents[2] / "schema" / "contract_query.graphql").read_text()
+ROLES = {"a": "ai-software-engineer", "b": "ai-product-manager"}
+
+
+def _start_run(
+    tmp_path: Path, env: dict[str, str], name: str, *args: str
+) -> subprocess.Popen[bytes]:
+    with (tmp_path / name).open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "rolepulse", "run", *args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+
+
+def _wait_for(log: Path, proc: subprocess.Popen[bytes], text: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while text not in log.read_text():
+        assert proc.poll() is None, log.read_text()
+        assert time.monotonic() < deadline, f"no {text!r} within {timeout_s}s:\n{log.read_text()}"
+        time.sleep(0.2)
+
+
+def _pids(home: Path) -> dict[str, int]:
+    state = json.loads((home / "run" / "current.json").read_text())
+    return {str(k): int(v) for k, v in state["processes"].items()}
+
+
+def _postings_seen(port: int, timeout_s: float) -> int:
+    """The market's postings seen, once the API answers it (retrying through a restart)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/graphql",
+                json={"query": "{ market { postingsSeen } }"},
+                timeout=5,
+            )
+            body = r.json()
+            if r.status_code == 200 and body.get("errors") is None:
+                return int(body["data"]["market"]["postingsSeen"])
+        except (httpx.HTTPError, ValueError):
+            pass
+        assert time.monotonic() < deadline, f"the API did not answer within {timeout_s}s"
+        time.sleep(0.3)
+
+
+def _stop_within(proc: subprocess.Popen[bytes], seconds: float) -> int:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=60)
+    assert time.monotonic() - started <= seconds, f"stopping took {time.monotonic() - started:.1f}s"
+    return code
+
+
+def test_run_restarts_killed_children_and_a_second_run_uses_the_kept_data(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    sample = [e for e in generate() if e["event_type"] == "posting.observed"][:300]
+    events.write_text("\n".join(json.dumps(e) for e in sample) + "\n")
+    expected = len({(e["source"], e["posting"]["source_id"]) for e in sample})  # type: ignore[index]
+    port = 19_000 + os.getpid() % 1000
+    home = isolated_home(tmp_path)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ROLEPULSE_KAFKA_BOOTSTRAP_SERVERS", "ROLEPULSE_MONGO_URI")
+    } | {"COLUMNS": "200", "ROLEPULSE_HOME": str(home)}
+    log = tmp_path / "run1.log"
+    proc = _start_run(tmp_path, env, log.name, "--port", str(port), "--events", str(events))
+    try:
+        _wait_for(log, proc, "GraphiQL:", 300)
+        assert _postings_seen(port, 10) == expected
+        before = _pids(home)
+        os.kill(before["consumer"], signal.SIGKILL)
+        _wait_for(log, proc, "restarted consumer", 30)
+        os.kill(before["secantusdb"], signal.SIGKILL)
+        _wait_for(log, proc, "restarted secantusdb", 60)
+        # The database kept its files: the API answers from them again, health included.
+        assert _postings_seen(port, 30) == expected
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+        after = _pids(home)
+        assert after["consumer"] != before["consumer"]
+        assert after["secantusdb"] != before["secantusdb"]
+        assert all(alive(after[name]) for name in ("consumer", "secantusdb", "sweeper"))
+    finally:
+        code = _stop_within(proc, 10)
+    text = log.read_text()
+    assert code == 0, text
+    assert "killing" not in text, text
+    assert [p for p in after.values() if alive(p)] == []
+
+    # Second start on the same home: no load, the contract query answers within 15 s.
+    log2 = tmp_path / "run2.log"
+    started = time.monotonic()
+    proc = _start_run(tmp_path, env, log2.name, "--port", str(port))
+    try:
+        while True:
+            assert proc.poll() is None, log2.read_text()
+            assert time.monotonic() - started < 15, f"no answer within 15s:\n{log2.read_text()}"
+            try:
+                r = httpx.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={"query": CONTRACT_QUERY, "variables": ROLES},
+                    timeout=5,
+                )  # fmt: skip
+                if r.status_code == 200 and r.json().get("errors") is None:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        assert _postings_seen(port, 5) == expected
+        text = log2.read_text()
+        assert "using the data in" in text, text
+        assert "publishing events" not in text, text
+    finally:
+        code = _stop_within(proc, 10)
+    assert code == 0, log2.read_text()
