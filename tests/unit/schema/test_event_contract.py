@@ -72,3 +72,11 @@ def test_close_needs_only_source_and_source_id() -> None:
         "posting": {"source_id": "9"},
     }
     assert PostingEventV1.model_validate(closed).posting_key == "lever:9"
+
+
+def test_the_readme_example_event_is_valid() -> None:
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    block = readme.split("```json\n", 1)[1].split("\n```", 1)[0]
+    event = json.loads(block)
+    jsonschema.validate(event, json.loads(COMMITTED.read_text()))
+    assert PostingEventV1.model_validate(event).posting_key == "indeed:8f2c"
