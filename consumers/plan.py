@@ -206,10 +206,10 @@ def cluster_lookups(
 ) -> ClusterLookups:
     """The clusters a batch can affect, given the stored states of the postings it touches.
 
-    A posting whose open flag, first-seen time and normalized data all stay as they were (a
-    re-observation, the bulk of a daily feed) neither changes what it contributes nor which
-    member represents its cluster, so its cluster need not be read: that keeps the reads of a
-    batch proportional to what changes, never to the size of a cluster or of the store.
+    A posting whose open flag, first-seen time, cluster key and contribution all stay as they
+    were (a re-observation, the bulk of a daily feed) changes no counter and not which member
+    represents its cluster, so its cluster need not be read: that keeps the reads of a batch
+    proportional to what changes, never to the size of a cluster or of the store.
     """
     ids: set[str] = set()
     keys: dict[str, tuple[datetime, datetime]] = {}
