@@ -239,3 +239,14 @@ def _refuse_unused(settings: KafkaSettings, fields: tuple[str, ...], why: str) -
             f"{', '.join(used)} set, but {_env(settings, 'security_protocol')}="
             f"{settings.security_protocol} {why}"
         )
+
+
+def env_names() -> set[str]:
+    """Every environment variable some settings class of this module reads (docs and tests)."""
+    classes = [v for v in globals().values() if isinstance(v, type) and issubclass(v, BaseSettings)]
+    return {
+        f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+        for cls in classes
+        if cls is not BaseSettings
+        for field in cls.model_fields
+    }

@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 import yaml
 from jsonschema import Draft7Validator
-from pydantic_settings import BaseSettings
 
-from rolepulse import settings as settings_module
 from rolepulse.cli import app as cli_app
+from rolepulse.settings import env_names
 
 ROOT = Path(__file__).resolve().parents[3]
 APP_SERVICES = {"api": "serve", "consumer": "consume"}
@@ -42,19 +41,6 @@ def validator() -> Draft7Validator:
     return Draft7Validator(schema)
 
 
-def settings_env_names() -> set[str]:
-    names = set()
-    for value in vars(settings_module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, BaseSettings)
-            and value is not BaseSettings
-        ):
-            prefix = str(value.model_config.get("env_prefix", ""))
-            names |= {f"{prefix}{field}".upper() for field in value.model_fields}
-    return names
-
-
 def test_compose_file_matches_the_compose_specification(
     compose: Compose, validator: Draft7Validator
 ) -> None:
@@ -72,7 +58,7 @@ def test_the_schema_rejects_a_broken_compose_file(
 
 
 def test_rolepulse_variables_exist_in_settings(compose: Compose) -> None:
-    known = settings_env_names()
+    known = env_names()
     used = {
         name
         for service in compose["services"].values()

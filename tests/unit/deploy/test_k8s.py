@@ -26,12 +26,10 @@ import httpx
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
-from pydantic_settings import BaseSettings
 from referencing import Registry, Resource
 
-from rolepulse import settings as settings_module
 from rolepulse.cli import app as cli_app
-from rolepulse.settings import ApiSettings
+from rolepulse.settings import ApiSettings, env_names
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
@@ -284,23 +282,10 @@ def test_the_renderer_merges_containers_by_name_and_replaces_other_lists() -> No
 # ---- agreement with the code -------------------------------------------------------------------
 
 
-def settings_env_names() -> set[str]:
-    names = set()
-    for value in vars(settings_module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, BaseSettings)
-            and value is not BaseSettings
-        ):
-            prefix = str(value.model_config.get("env_prefix", ""))
-            names |= {f"{prefix}{field}".upper() for field in value.model_fields}
-    return names
-
-
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_variable_is_a_setting(overlay: str) -> None:
     manifests = render(OVERLAYS[overlay])
-    known = settings_env_names()
+    known = env_names()
     assert set(config(manifests)) - known == set()
     for entry in env_entries(manifests):
         if entry["name"] not in known:
