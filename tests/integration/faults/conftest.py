@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -39,6 +39,12 @@ harness = _sibling("harness")
 def ev() -> ModuleType:
     """The event builders of events.py (market streams, poison messages)."""
     return _sibling("events")
+
+
+@pytest.fixture(scope="session")
+def role_figures() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """harness.role_figures: stored role counters in the reference's shape."""
+    return harness.role_figures  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="session")

@@ -312,7 +312,7 @@ async def stored_figures(db: AsyncDatabase[Doc]) -> Figures:
     roles = {}
     async for doc in db.role_aggregates.find({}):
         if int(doc.get("open", 0)) > 0:
-            roles[str(doc["_id"])] = _role_figures(doc)
+            roles[str(doc["_id"])] = role_figures(doc)
     return {
         "market": {
             "seen": int(market.get("seen", 0)),
@@ -328,7 +328,8 @@ def _counts(raw: Any) -> dict[str, int]:
     return dict(sorted(top_counts(raw, limit=10_000)))
 
 
-def _role_figures(doc: Doc) -> Figures:
+def role_figures(doc: Doc) -> Figures:
+    """A role aggregate (or weekly) document's counters as rolepulse.reference figures."""
     salary_doc = doc.get("salary") or {}
     salary: Figures = {"n": int(salary_doc.get("n", 0))}
     for basis in BASES:
@@ -339,7 +340,7 @@ def _role_figures(doc: Doc) -> Figures:
                 "p25": s.p25, "median": s.median, "p75": s.p75, "average": s.average,
             }  # fmt: skip
     return {
-        "open": int(doc["open"]),
+        "open": int(doc.get("open", 0)),
         "work_mode": _counts(doc.get("work_mode")),
         "seniority": _counts(doc.get("seniority")),
         "skills": _counts(doc.get("skills")),

@@ -16,7 +16,6 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 
-from rolepulse.domain.aggregates import BASES, salary_stats
 from rolepulse.domain.history import week_monday_utc
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.reference import Figures, expected
@@ -32,6 +31,7 @@ async def test_replay_in_small_batches_over_four_partitions_gives_event_time_his
     consume_all: Callable[..., Awaitable[dict[int, int]]],
     ev: ModuleType,
     normalizer: Normalizer,
+    role_figures: Callable[[Doc], Figures],
 ) -> None:
     stream = ev.market(seed=81, postings=400, spread=timedelta(weeks=3))
     assert kafka_settings.partitions == 4
@@ -44,8 +44,10 @@ async def test_replay_in_small_batches_over_four_partitions_gives_event_time_his
         end = week_monday_utc(week) + WEEK
         by_then = [raw for raw in stream if _occurred_at(raw) < end]
         want = _trend_fields(expected(by_then, normalizer).figures)
-        have = {role: _figures(_as_of(docs, week)) for role, docs in weekly.items()}
-        have = {role: f for role, f in have.items() if f["open"] > 0}
+        figures = {
+            "roles": {role: role_figures(_as_of(docs, week)) for role, docs in weekly.items()}
+        }
+        have = {role: f for role, f in _trend_fields(figures).items() if f["open"] > 0}
         assert have == want, f"week {week}"
 
 
@@ -70,27 +72,6 @@ def _occurred_at(raw: bytes) -> datetime:
     return datetime.fromisoformat(json.loads(raw)["occurred_at"])
 
 
-def _figures(doc: Doc) -> Figures:
-    salary_doc = doc.get("salary") or {}
-    salary: Figures = {"n": int(salary_doc.get("n", 0))}
-    for basis in BASES:
-        s = salary_stats(salary_doc, basis)
-        if s.n:
-            salary |= {"avg_min": s.avg_min, "avg_max": s.avg_max}
-            row = {"p25": s.p25, "median": s.median, "p75": s.p75, "average": s.average}
-            salary[basis.value] = row
-    return {
-        "open": int(doc.get("open", 0)),
-        "work_mode": _nonzero(doc.get("work_mode")),
-        "seniority": _nonzero(doc.get("seniority")),
-        "salary": salary,
-    }
-
-
 def _trend_fields(figures: Figures) -> dict[str, Figures]:
     keep = ("open", "work_mode", "seniority", "salary")
     return {role: {k: f[k] for k in keep} for role, f in figures["roles"].items()}
-
-
-def _nonzero(counts: Doc | None) -> dict[str, int]:
-    return dict(sorted((k, int(v)) for k, v in (counts or {}).items() if v))
