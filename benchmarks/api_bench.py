@@ -41,9 +41,9 @@ async def seed_aggregates(mongo_uri: str, database: str) -> None:
     """Aggregates of the seed-page market, computed by the consumer's own pure batch plan."""
     from pymongo import AsyncMongoClient
 
-    from consumers.decode import decode
-    from consumers.plan import plan_batch
-    from consumers.store import COLLECTION_OF_KIND
+    from rolepulse.consumers.decode import decode
+    from rolepulse.consumers.plan import plan_batch
+    from rolepulse.consumers.store import COLLECTION_OF_KIND
     from rolepulse.demo.seed_page import generate
     from rolepulse.domain.lifecycle import Closed, Expired, Observed
     from rolepulse.domain.normalize import Normalizer
@@ -77,9 +77,9 @@ def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -
 
         app: Any = Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
     else:
+        from rolepulse.services.main import build_app
         from rolepulse.settings import ApiSettings, MongoSettings
         from rolepulse.taxonomy import load_taxonomy
-        from services.main import build_app
 
         mongo = MongoSettings(uri=mongo_uri, database=database)
         api = ApiSettings(port=port, response_cache=kind == "app")

@@ -25,8 +25,8 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from benchmarks.bench_events import PROBE_ROLE, posting_event, probe_event
+from rolepulse.services.read_model import MongoReadModel
 from rolepulse.settings import KafkaSettings
-from services.read_model import MongoReadModel
 
 QUERY = {"query": f'{{ role(slug: "{PROBE_ROLE}") {{ openPositions }} }}'}
 TICK_S = 0.01

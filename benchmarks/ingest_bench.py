@@ -109,7 +109,7 @@ async def opcounters(client: AsyncMongoClient[dict[str, Any]]) -> dict[str, int]
 
 
 async def publish(kafka: KafkaSettings, events: list[bytes]) -> dict[int, int]:
-    from consumers.topics import ensure_topics
+    from rolepulse.consumers.topics import ensure_topics
     from rolepulse.publish import publish_lines
 
     await ensure_topics(kafka)
@@ -163,8 +163,8 @@ async def project_consumer(
     writes: WriteStatements,
     timeout_s: float,
 ) -> Run:
-    from consumers.main import run_consumer
     from rolepulse.catchup import _applied, wait_consumed  # the offsets wait_consumed reads
+    from rolepulse.consumers.main import run_consumer
     from rolepulse.settings import ConsumerSettings
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo.uri)

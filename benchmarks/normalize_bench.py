@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rolepulse.domain.normalize import Normalizer  # noqa: E402
+from rolepulse.schema.events import PostingEventV1  # noqa: E402
 from rolepulse.taxonomy import load_taxonomy  # noqa: E402
-from schema.events import PostingEventV1  # noqa: E402
 
 EVAL_SET = ROOT / "tests" / "eval" / "postings.jsonl"
 TARGET_MEDIAN_US = 50.0

@@ -19,8 +19,8 @@ from typing import Any
 
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError
 
-from consumers.decode import MAX_MESSAGE_BYTES
-from consumers.store import Delivered
+from rolepulse.consumers.decode import MAX_MESSAGE_BYTES
+from rolepulse.consumers.store import Delivered
 
 log = logging.getLogger("rolepulse.consumer")
 

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from rolepulse.domain.lifecycle import Closed, Expired, Observed, Transition
 from rolepulse.domain.model import NormalizedPosting
 from rolepulse.domain.normalize import NormalizationError
-from schema.events import SUPPORTED_VERSIONS, PostingEventV1
+from rolepulse.schema.events import SUPPORTED_VERSIONS, PostingEventV1
 
 # Real scrapers send a few KB; anything this large is a producer bug, not a posting.
 MAX_MESSAGE_BYTES = 1_000_000

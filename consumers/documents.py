@@ -13,7 +13,7 @@ from rolepulse.domain.model import (
     Seniority,
     WorkMode,
 )
-from schema.documents import PostingDoc, SalaryDoc
+from rolepulse.schema.documents import PostingDoc, SalaryDoc
 
 
 def state_to_doc(state: PostingState) -> PostingDoc:

@@ -11,14 +11,14 @@ from datetime import timedelta
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from consumers.dead_letters import DeadLetters
-from consumers.faults import Faults
-from consumers.metrics import ConsumerMetrics
-from consumers.positions import PositionGuard
-from consumers.runner import LogRebalances, PostingsConsumer
-from consumers.store import MongoBatchStore
-from consumers.topics import ensure_topics
 from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
+from rolepulse.consumers.dead_letters import DeadLetters
+from rolepulse.consumers.faults import Faults
+from rolepulse.consumers.metrics import ConsumerMetrics
+from rolepulse.consumers.positions import PositionGuard
+from rolepulse.consumers.runner import LogRebalances, PostingsConsumer
+from rolepulse.consumers.store import MongoBatchStore
+from rolepulse.consumers.topics import ensure_topics
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy

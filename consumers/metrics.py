@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from consumers.store import BatchResult
+from rolepulse.consumers.store import BatchResult
 
 
 class ConsumerMetrics:

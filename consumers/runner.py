@@ -29,16 +29,16 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure
 
-from consumers.decode import (
+from rolepulse.consumers.decode import (
     DEFAULT_MAX_SKEW,
     PostingNormalizer,
     Rejected,
     decode_message,
     safe_text,
 )
-from consumers.faults import NO_FAULTS, Faults
-from consumers.metrics import ConsumerMetrics
-from consumers.store import BatchResult, Delivered
+from rolepulse.consumers.faults import NO_FAULTS, Faults
+from rolepulse.consumers.metrics import ConsumerMetrics
+from rolepulse.consumers.store import BatchResult, Delivered
 
 log = logging.getLogger("rolepulse.consumer")
 

@@ -32,14 +32,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from consumers.documents import as_utc, doc_to_state, state_to_doc
-from consumers.faults import NO_FAULTS, Faults
-from consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_by_week
+from rolepulse.consumers.documents import as_utc, doc_to_state, state_to_doc
+from rolepulse.consumers.faults import NO_FAULTS, Faults
+from rolepulse.consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_by_week
 from rolepulse.domain.aggregates import DocRef, add_increments
 from rolepulse.domain.clusters import slot, slots
 from rolepulse.domain.history import week_monday_utc, weekly_increments
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
-from schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
+from rolepulse.schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
 
 Doc = dict[str, Any]
 

@@ -27,9 +27,9 @@ from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from consumers.documents import as_utc
-from consumers.store import stream_time
 from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
+from rolepulse.consumers.documents import as_utc
+from rolepulse.consumers.store import stream_time
 from rolepulse.domain.expiry import (
     OpenPosting,
     Refusal,

@@ -10,9 +10,9 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from consumers.documents import as_utc, doc_to_state
-from consumers.store import COLLECTION_OF_KIND, stream_time
-from consumers.sweeper import SWEEPS
+from rolepulse.consumers.documents import as_utc, doc_to_state
+from rolepulse.consumers.store import COLLECTION_OF_KIND, stream_time
+from rolepulse.consumers.sweeper import SWEEPS
 from rolepulse.domain.aggregates import DocRef
 from rolepulse.domain.clusters import recompute
 from rolepulse.domain.expiry import RoleSweep

@@ -177,7 +177,7 @@ def demo_market(
 @app.command()
 def consume(kafka_at: KafkaOption = None, mongo_at: MongoOption = None) -> None:
     """Run the postings consumer until SIGTERM/SIGINT (drains the batch in flight first)."""
-    from consumers.main import run_consumer
+    from rolepulse.consumers.main import run_consumer
 
     _logging()
     endpoints = resolve(kafka_at, mongo_at)
@@ -209,7 +209,7 @@ def sweep(
     A pass that would expire more than the configured share of the open postings publishes
     nothing and exits 1 (with --once): check the clock, then rerun with --force.
     """
-    from consumers.sweeper import run_sweeper, sweep_once_with_clients
+    from rolepulse.consumers.sweeper import run_sweeper, sweep_once_with_clients
 
     if force and not once:
         # A forced process would skip the guard on every later pass too, unattended.
@@ -242,7 +242,7 @@ def serve(
 ) -> None:
     """Serve the GraphQL API (GraphiQL at /graphql, health at /healthz)."""
     from rolepulse.ports import ensure_port_free
-    from services.main import serve as serve_api
+    from rolepulse.services.main import serve as serve_api
 
     api = ApiSettings() if port is None else ApiSettings(port=port)
     ensure_port_free(api.host, api.port)  # uvicorn would log it and exit, after start-up
@@ -255,8 +255,8 @@ def export_schema(
     out_dir: Annotated[Path, typer.Option(help="where the contract files go")] = Path("schema"),
 ) -> None:
     """Regenerate the committed contracts: event JSON Schema and GraphQL SDL."""
-    from schema.export import event_json_schema
-    from services.graphql.schema import export_sdl
+    from rolepulse.schema.export import event_json_schema
+    from rolepulse.services.graphql.schema import export_sdl
 
     (out_dir / "posting-event-v1.schema.json").write_text(event_json_schema(), encoding="utf-8")
     (out_dir / "schema.graphql").write_text(export_sdl(), encoding="utf-8")
@@ -274,8 +274,8 @@ def verify(mongo_at: MongoOption = None) -> None:
 
     from pymongo import AsyncMongoClient
 
-    from consumers.verify import aggregate_differences, sanity_problems
     from rolepulse.connections import mongo_client_kwargs
+    from rolepulse.consumers.verify import aggregate_differences, sanity_problems
     from rolepulse.domain.sanity import duration
 
     mongo = _mongo_settings(resolve(mongo=mongo_at))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from rolepulse.domain.model import NormalizedPosting
-from schema.events import PostingEventV1
+from rolepulse.schema.events import PostingEventV1
 
 SALARY_TOLERANCE: Final = 0.03
 # Field -> minimum score; the targets, checked by the unit test and the CLI's exit code.

@@ -32,8 +32,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from consumers.topics import ensure_topics
 from rolepulse.catchup import wait_consumed
+from rolepulse.consumers.topics import ensure_topics
 from rolepulse.devservices import LocalServices, default_home
 from rolepulse.devservices.process import ServiceStartError
 from rolepulse.localdata import data_dir, mark_loaded, prepare_database

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from consumers.decode import PostingNormalizer, Rejected, decode
+from rolepulse.consumers.decode import PostingNormalizer, Rejected, decode
 from rolepulse.domain.lifecycle import Closed, Expired
 
 

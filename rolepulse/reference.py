@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from consumers.decode import Rejected, decode
+from rolepulse.consumers.decode import Rejected, decode
 from rolepulse.domain.model import NormalizedPosting, SalaryBasis
 from rolepulse.domain.normalize import NormalizationError, Normalizer
-from schema.events import PostingEventV1
+from rolepulse.schema.events import PostingEventV1
 
 IMPLAUSIBLE = "salary_implausible"
 QUANTILES = {"p25": 0.25, "median": 0.5, "p75": 0.75}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from schema.events import PostingEventV1
+from rolepulse.schema.events import PostingEventV1
 
 
 def event_json_schema() -> str:

@@ -19,12 +19,12 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.services.data_version import DataVersion
+from rolepulse.services.graphql.context import Context, build_context
+from rolepulse.services.graphql.schema import build_schema
+from rolepulse.services.read_model import ReadModel
+from rolepulse.services.response_cache import ResponseCache
 from rolepulse.settings import ApiSettings
-from services.data_version import DataVersion
-from services.graphql.context import Context, build_context
-from services.graphql.schema import build_schema
-from services.read_model import ReadModel
-from services.response_cache import ResponseCache
 
 log = logging.getLogger(__name__)
 

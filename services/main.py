@@ -11,11 +11,11 @@ from starlette.applications import Starlette
 
 from rolepulse.connections import mongo_client_kwargs
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.services.app import create_app
+from rolepulse.services.data_version import DataVersion
+from rolepulse.services.read_model import MongoReadModel
 from rolepulse.settings import ApiSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
-from services.app import create_app
-from services.data_version import DataVersion
-from services.read_model import MongoReadModel
 
 # Bounded waits so a missing MongoDB turns into GraphQL errors / a 503, never a hung request.
 MONGO_TIMEOUT_MS = 5_000

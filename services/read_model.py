@@ -16,13 +16,13 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from rolepulse.domain.aggregates import MARKET_DOC
 from rolepulse.domain.history import role_snapshot
-from schema.documents import (
+from rolepulse.schema.documents import (
     DATA_VERSION_COLLECTION,
     DATA_VERSION_ID,
     MarketAggregateDoc,
     RoleAggregateDoc,
 )
-from services.data_version import PushUnavailableError
+from rolepulse.services.data_version import PushUnavailableError
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from services.data_version import DataVersion
+from rolepulse.services.data_version import DataVersion
 
 __all__ = ["DataVersion", "ResponseCache"]
 

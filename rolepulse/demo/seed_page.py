@@ -19,8 +19,8 @@ from rolepulse.demo.render import HOURS_PER_YEAR
 from rolepulse.demo.salaries import Pay, PayForm, SalaryTarget
 from rolepulse.domain.model import Seniority
 from rolepulse.domain.normalize import Normalizer
+from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
-from schema.events import PostingEventV1
 
 Event = dict[str, object]
 H = HOURS_PER_YEAR

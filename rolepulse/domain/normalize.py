@@ -24,7 +24,7 @@ from rolepulse.domain.salary import (
 )
 from rolepulse.domain.skills import SkillMatcher
 from rolepulse.domain.taxonomy import Taxonomy
-from schema.events import PostingEventV1, PostingV1
+from rolepulse.schema.events import PostingEventV1, PostingV1
 
 CURRENCY_UNKNOWN_FLAG = "salary_currency_unknown"
 

@@ -15,7 +15,7 @@ from typing import Final
 
 from rolepulse.domain.model import NormalizedSalary, SalaryPeriod, SalarySource
 from rolepulse.domain.taxonomy import FxTable
-from schema.events import MAX_SALARY_AMOUNT
+from rolepulse.schema.events import MAX_SALARY_AMOUNT
 
 PERIOD_FACTORS: Final[Mapping[SalaryPeriod, int]] = {
     "hour": 2080,

@@ -6,7 +6,7 @@ import strawberry
 
 from rolepulse.domain.compare import Comparison, Feasibility
 from rolepulse.domain.model import SalaryBasis
-from services.graphql.types import Role
+from rolepulse.services.graphql.types import Role
 
 
 @strawberry.type(description="How far the two roles' top-8 skills carry over.")

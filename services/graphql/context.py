@@ -9,9 +9,9 @@ from strawberry.dataloader import DataLoader
 
 from rolepulse.domain.aggregates import MARKET_DOC
 from rolepulse.domain.taxonomy import RoleInfo
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from services.graphql.errors import UnknownRoleError
-from services.read_model import ReadModel, WeeklyDoc
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services.graphql.errors import UnknownRoleError
+from rolepulse.services.read_model import ReadModel, WeeklyDoc
 
 # A weekly-history load key: (role slug, how many of its newest snapshots are needed).
 WeeksKey = tuple[str, int]

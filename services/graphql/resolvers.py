@@ -8,9 +8,9 @@ import strawberry
 
 from rolepulse.domain.compare import TOP_SKILLS, RoleSide, compare
 from rolepulse.domain.model import SalaryBasis
-from services.graphql.comparison import RoleComparison
-from services.graphql.context import Context
-from services.graphql.types import Market, Role
+from rolepulse.services.graphql.comparison import RoleComparison
+from rolepulse.services.graphql.context import Context
+from rolepulse.services.graphql.types import Market, Role
 
 Info = strawberry.Info[Context, None]
 

@@ -17,11 +17,11 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from rolepulse.services.graphql import resolvers
+from rolepulse.services.graphql.comparison import RoleComparison
+from rolepulse.services.graphql.errors import MASKED_MESSAGE, is_unexpected, log_errors
+from rolepulse.services.graphql.types import Market, Role
 from rolepulse.settings import ApiSettings
-from services.graphql import resolvers
-from services.graphql.comparison import RoleComparison
-from services.graphql.errors import MASKED_MESSAGE, is_unexpected, log_errors
-from services.graphql.types import Market, Role
 
 CACHE_SIZE = 512  # distinct query texts kept parsed and validated
 

@@ -9,9 +9,9 @@ import strawberry
 
 from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.trends import TrendPoint, WeekSalary, weekly_trend
-from services.graphql.context import Context
-from services.graphql.errors import check_weeks
-from services.graphql.mixes import ExperienceMix, pct
+from rolepulse.services.graphql.context import Context
+from rolepulse.services.graphql.errors import check_weeks
+from rolepulse.services.graphql.mixes import ExperienceMix, pct
 
 WeeksArgument = Annotated[
     int,

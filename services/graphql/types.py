@@ -22,10 +22,10 @@ from rolepulse.domain.aggregates import (
 from rolepulse.domain.compare import BASIS_LABELS, Feasibility
 from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.taxonomy import RoleInfo
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from services.graphql.errors import check_limit
-from services.graphql.mixes import ExperienceMix, pct
-from services.graphql.trends import WeeklyPoint, resolve_weekly_trend
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services.graphql.errors import check_limit
+from rolepulse.services.graphql.mixes import ExperienceMix, pct
+from rolepulse.services.graphql.trends import WeeklyPoint, resolve_weekly_trend
 
 FeasibilityEnum = strawberry.enum(
     Feasibility,

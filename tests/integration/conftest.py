@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
-from consumers.main import run_consumer
 from rolepulse.catchup import wait_consumed
+from rolepulse.consumers.main import run_consumer
 from rolepulse.publish import publish_lines
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 

@@ -18,11 +18,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from consumers.dead_letters import DeadLetters
-from consumers.decode import PostingNormalizer
-from consumers.runner import PostingsConsumer
-from consumers.store import MongoBatchStore
-from consumers.topics import ensure_topics
+from rolepulse.consumers.dead_letters import DeadLetters
+from rolepulse.consumers.decode import PostingNormalizer
+from rolepulse.consumers.runner import PostingsConsumer
+from rolepulse.consumers.store import MongoBatchStore
+from rolepulse.consumers.topics import ensure_topics
 from rolepulse.settings import KafkaSettings, MongoSettings
 
 Doc = dict[str, Any]

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.decode import Accepted, decode_message
-from consumers.verify import aggregate_differences
+from rolepulse.consumers.decode import Accepted, decode_message
+from rolepulse.consumers.verify import aggregate_differences
 from rolepulse.domain.lifecycle import Expired, transition_key
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import KafkaSettings, MongoSettings

@@ -11,11 +11,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from consumers.decode import Rejected, decode
-from consumers.main import run_consumer
-from consumers.store import Delivered, MongoBatchStore
-from consumers.verify import aggregate_differences
 from rolepulse.catchup import wait_consumed
+from rolepulse.consumers.decode import Rejected, decode
+from rolepulse.consumers.main import run_consumer
+from rolepulse.consumers.store import Delivered, MongoBatchStore
+from rolepulse.consumers.verify import aggregate_differences
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import ConsumerSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy

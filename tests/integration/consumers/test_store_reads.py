@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from consumers.decode import Accepted, decode_message
-from consumers.store import Delivered, MongoBatchStore
+from rolepulse.consumers.decode import Accepted, decode_message
+from rolepulse.consumers.store import Delivered, MongoBatchStore
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.settings import MongoSettings
 from rolepulse.taxonomy import load_taxonomy

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
 
-from consumers.verify import aggregate_differences
+from rolepulse.consumers.verify import aggregate_differences
 from rolepulse.domain.model import NormalizedPosting, NormalizedSalary
 from rolepulse.domain.normalize import Normalizer
+from rolepulse.schema.events import PostingEventV1
 from rolepulse.settings import KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
-from schema.events import PostingEventV1
 
 if TYPE_CHECKING:
     from tests.integration.consumers.conftest import DirectFactory

@@ -29,9 +29,9 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
-from consumers.store import applied_event_ids
-from consumers.topics import ensure_topics
-from consumers.verify import aggregate_differences
+from rolepulse.consumers.store import applied_event_ids
+from rolepulse.consumers.topics import ensure_topics
+from rolepulse.consumers.verify import aggregate_differences
 from rolepulse.domain.aggregates import BASES, salary_stats, top_counts
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.publish import publish_lines

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from consumers.faults import STEPS
+from rolepulse.consumers.faults import STEPS
 
 if TYPE_CHECKING:
     from tests.integration.faults.harness import Pipeline

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from consumers.dead_letters import TRUNCATED_BYTES
+from rolepulse.consumers.dead_letters import TRUNCATED_BYTES
 
 if TYPE_CHECKING:
     from tests.integration.faults.harness import Pipeline

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from consumers.verify import sanity_problems
+from rolepulse.consumers.verify import sanity_problems
 
 if TYPE_CHECKING:
     from tests.integration.faults.harness import Pipeline

@@ -19,9 +19,9 @@ from rolepulse.domain.aggregates import coalesce, contribution
 from rolepulse.domain.lifecycle import PostingState
 from rolepulse.domain.model import NormalizedPosting, NormalizedSalary, Seniority, WorkMode
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.services.main import build_app
+from rolepulse.services.read_model import MARKET_AGGREGATES, ROLE_AGGREGATES
 from rolepulse.settings import ApiSettings, MongoSettings
-from services.main import build_app
-from services.read_model import MARKET_AGGREGATES, ROLE_AGGREGATES
 
 NOW = datetime(2025, 1, 6, tzinfo=UTC)
 TAXONOMY = {

@@ -16,11 +16,11 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rolepulse.domain.aggregates import MARKET_DOC
+from rolepulse.schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
+from rolepulse.services.data_version import DataVersion
+from rolepulse.services.main import build_app
+from rolepulse.services.read_model import MARKET_AGGREGATES, MongoReadModel
 from rolepulse.settings import ApiSettings, MongoSettings
-from schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
-from services.data_version import DataVersion
-from services.main import build_app
-from services.read_model import MARKET_AGGREGATES, MongoReadModel
 
 NO_POLLING_S = 3600.0
 MARKET_QUERY = {"query": "{ market { postingsSeen } }"}

@@ -17,10 +17,10 @@ from pymongo import AsyncMongoClient
 
 from rolepulse.domain.history import iso_week, week_start
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.services.main import build_app
+from rolepulse.services.read_model import ROLE_WEEKLY
 from rolepulse.settings import ApiSettings, KafkaSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
-from services.main import build_app
-from services.read_model import ROLE_WEEKLY
 
 TREND = """query Trend($slug: String!, $weeks: Int!) {
   role(slug: $slug) { weeklyTrend(weeks: $weeks, salaryBasis: MAX) {

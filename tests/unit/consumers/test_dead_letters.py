@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 
-from consumers.dead_letters import MAX_WHOLE_BYTES, TRUNCATED_BYTES, DeadLetters
-from consumers.store import Delivered
+from rolepulse.consumers.dead_letters import MAX_WHOLE_BYTES, TRUNCATED_BYTES, DeadLetters
+from rolepulse.consumers.store import Delivered
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from consumers.decode import (
+from rolepulse.consumers.decode import (
     MAX_DEPTH,
     MAX_MESSAGE_BYTES,
     Accepted,

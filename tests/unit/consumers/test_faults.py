@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from consumers.faults import STEPS, Faults
+from rolepulse.consumers.faults import STEPS, Faults
 
 
 def test_unknown_step_is_refused_with_the_known_ones() -> None:
@@ -19,7 +19,7 @@ def test_no_fault_configured_never_kills() -> None:
 
 def test_fault_fires_only_on_its_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     kills: list[int] = []
-    monkeypatch.setattr("consumers.faults.os.kill", lambda pid, sig: kills.append(sig))
+    monkeypatch.setattr("rolepulse.consumers.faults.os.kill", lambda pid, sig: kills.append(sig))
     faults = Faults("db_committed", on_batch=2)
     faults.batch_started()
     faults.reached("db_committed")

@@ -4,8 +4,8 @@ import socket
 
 import httpx
 
-from consumers.metrics import ConsumerMetrics
-from consumers.store import BatchResult
+from rolepulse.consumers.metrics import ConsumerMetrics
+from rolepulse.consumers.store import BatchResult
 
 
 def free_port() -> int:

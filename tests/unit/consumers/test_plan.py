@@ -4,7 +4,13 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_batch, plan_by_week
+from rolepulse.consumers.plan import (
+    ClusterLookups,
+    TimedPlan,
+    cluster_lookups,
+    plan_batch,
+    plan_by_week,
+)
 from rolepulse.domain.aggregates import Deltas, coalesce
 from rolepulse.domain.clusters import recompute
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, apply

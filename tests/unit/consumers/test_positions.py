@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
-from consumers.positions import PositionGuard
+from rolepulse.consumers.positions import PositionGuard
 
 P0, P1 = TopicPartition("postings", 0), TopicPartition("postings", 1)
 

@@ -13,8 +13,8 @@ import pytest
 from aiokafka import TopicPartition
 from pymongo.errors import AutoReconnect
 
-from consumers.runner import Keyed, PostingsConsumer
-from consumers.store import BatchResult, Delivered
+from rolepulse.consumers.runner import Keyed, PostingsConsumer
+from rolepulse.consumers.store import BatchResult, Delivered
 from rolepulse.domain.normalize import Normalizer
 from rolepulse.taxonomy import load_taxonomy
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consumers.store import EVENT_LOG_LIMIT, Delivered, _newest_events, _split_conflicts
+from rolepulse.consumers.store import EVENT_LOG_LIMIT, Delivered, _newest_events, _split_conflicts
 from rolepulse.domain.lifecycle import Closed
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo.errors import ServerSelectionTimeoutError
 
-from consumers import sweeper
+from rolepulse.consumers import sweeper
 from rolepulse.settings import KafkaSettings, MongoSettings, SweeperSettings
 
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from consumers.decode import decode
-from consumers.plan import plan_batch
+from rolepulse.consumers.decode import decode
+from rolepulse.consumers.plan import plan_batch
 from rolepulse.demo.dating import MIN_AGE, WEEK, parse, shift_to_now, week_shift
 from rolepulse.demo.seed_page import generate
 from rolepulse.domain.lifecycle import Closed, Expired, Observed

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.decode import decode
-from consumers.plan import plan_batch
+from rolepulse.consumers.decode import decode
+from rolepulse.consumers.plan import plan_batch
 from rolepulse.demo.salaries import Pay, PayForm, solve
 from rolepulse.demo.seed_page import (
     AI_PRODUCT_MANAGER,
@@ -32,8 +32,8 @@ from rolepulse.domain import aggregates
 from rolepulse.domain.lifecycle import Closed, Expired, Observed, PostingState, Transition, apply
 from rolepulse.domain.model import NormalizedPosting, SalaryBasis, Seniority, WorkMode
 from rolepulse.domain.normalize import Normalizer
+from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
-from schema.events import PostingEventV1
 
 SWE, PM = "ai-software-engineer", "ai-product-manager"
 SENIOR_PLUS = {Seniority.SENIOR, Seniority.LEAD, Seniority.EXECUTIVE}

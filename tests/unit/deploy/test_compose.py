@@ -136,7 +136,45 @@ def test_dockerfile_copies_paths_that_exist_and_every_package() -> None:
         p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     }
     assert packages <= copied
+    # rolepulse/services etc. are symlinks to top-level folders: the build needs those too.
+    linked = {
+        str(path.resolve().relative_to(ROOT))
+        for package in packages
+        for path in (ROOT / package).iterdir()
+        if path.is_symlink()
+    }
+    assert linked == {"services", "schema", "consumers"}
+    assert linked <= copied
     assert {"pyproject.toml", pyproject["project"]["readme"]} <= copied
+
+
+def test_dockerfile_installs_only_locked_hashed_files() -> None:
+    runs = [args for instruction, args in dockerfile_instructions() if instruction == "RUN"]
+    pip_commands = [
+        command.strip()
+        for run in runs
+        for command in run.split("&&")
+        if re.search(r"\bpip (install|download|wheel)\b", command)
+    ]
+    requirement_installs = [c for c in pip_commands if " -r " in c]
+    assert requirement_installs, "the image installs its dependencies from a lock"
+    for command in requirement_installs:
+        assert "--require-hashes" in command, command
+        [lock] = re.findall(r"-r (\S+)", command)
+        assert Path(lock).name in {"runtime.lock", "build.lock"}, command
+    for command in pip_commands:
+        if " -r " not in command:
+            # The project's own wheel: built or installed without reaching for other packages.
+            assert "--no-deps" in command, command
+    copied_locks = {
+        Path(source).name
+        for instruction, rest in dockerfile_instructions()
+        if instruction == "COPY"
+        for source in shlex.split(rest)[:-1]
+        if source.endswith(".lock")
+    }
+    assert copied_locks == {"runtime.lock", "build.lock"}
+    assert all((ROOT / "requirements" / lock).is_file() for lock in copied_locks)
 
 
 def test_dockerfile_entrypoint_is_the_project_console_script() -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import copy
 import functools
-import importlib
 import json
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,9 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from rolepulse.cli import app as cli_app
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services.app import create_app
+from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings, env_names
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -350,21 +352,20 @@ async def test_liveness_answers_without_mongodb_where_readiness_does_not() -> No
 
 
 class DownReadModel:
-    """A read model whose database is unreachable; the liveness query never reads it."""
+    """A read model whose database is unreachable: every read fails, the liveness query never
+    reads."""
+
+    async def roles(self, slugs: Sequence[str]) -> dict[str, RoleAggregateDoc]:
+        raise ConnectionError("database down")
+
+    async def market(self) -> MarketAggregateDoc:
+        raise ConnectionError("database down")
+
+    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
+        raise ConnectionError("database down")
 
     async def ping(self) -> bool:
         return False
-
-
-def create_app(*args: Any) -> Any:
-    # services/ is being moved under the rolepulse namespace (issue 8, part 5): either name.
-    for name in ("rolepulse.services.app", "services.app"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        return module.create_app(*args)
-    raise AssertionError("no services.app module")
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

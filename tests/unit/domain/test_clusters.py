@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers.plan import plan_batch
+from rolepulse.consumers.plan import plan_batch
 from rolepulse.domain.aggregates import Deltas, coalesce
 from rolepulse.domain.clusters import WINDOW, recompute, slot, slots
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition

@@ -13,7 +13,7 @@ from rolepulse.domain.expiry import (
     role_tally,
     unpublished,
 )
-from schema.events import PostingEventV1
+from rolepulse.schema.events import PostingEventV1
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
 WINDOW = timedelta(days=30)

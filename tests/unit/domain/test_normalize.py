@@ -5,8 +5,8 @@ import pytest
 
 from rolepulse.domain.model import Seniority, WorkMode
 from rolepulse.domain.normalize import NormalizationError, Normalizer
+from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
-from schema.events import PostingEventV1
 
 NORMALIZER = Normalizer(load_taxonomy())
 

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 
 from rolepulse.domain.normalize import Normalizer
+from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
-from schema.events import PostingEventV1
 
 NORMALIZER = Normalizer(load_taxonomy())
 

@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 from pydantic import ValidationError
 
-from schema.events import PostingEventV1
-from schema.export import event_json_schema
+from rolepulse.schema.events import PostingEventV1
+from rolepulse.schema.export import event_json_schema
 
 COMMITTED = Path(__file__).parents[3] / "schema" / "posting-event-v1.schema.json"
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services import app as app_module
+from rolepulse.services.app import create_app
+from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from services import app as app_module
-from services.app import create_app
-from services.read_model import WeeklyHistory
 
 TAXONOMY = {"llm-engineer": RoleInfo("llm-engineer", "LLM Engineer", "LLM apps", ("Staff",))}
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator, Callable
 
 import pytest
 
-from services.data_version import DataVersion, PushUnavailableError
+from rolepulse.services.data_version import DataVersion, PushUnavailableError
 
 END = object()  # put on a stream: it ends (as after a dropped collection)
 

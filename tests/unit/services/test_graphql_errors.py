@@ -12,12 +12,12 @@ from graphql import GraphQLFormattedError
 from strawberry.extensions.validation_cache import _get_validate_cache
 
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services.graphql.context import build_context
+from rolepulse.services.graphql.errors import MASKED_MESSAGE
+from rolepulse.services.graphql.schema import CACHE_SIZE, build_schema
+from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from services.graphql.context import build_context
-from services.graphql.errors import MASKED_MESSAGE
-from services.graphql.schema import CACHE_SIZE, build_schema
-from services.read_model import WeeklyHistory
 
 SLUGS = ("ai-software-engineer", "ai-product-manager", "llm-engineer")
 TAXONOMY = {slug: RoleInfo(slug, slug.title(), "focus", ()) for slug in SLUGS}

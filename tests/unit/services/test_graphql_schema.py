@@ -10,11 +10,11 @@ import pytest
 import strawberry
 
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
+from rolepulse.services.graphql.context import build_context
+from rolepulse.services.graphql.schema import build_schema
+from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings
-from schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from services.graphql.context import build_context
-from services.graphql.schema import build_schema
-from services.read_model import WeeklyHistory
 
 SLUGS = (
     "ai-software-engineer", "ai-ml-engineer", "llm-engineer", "ai-agent-developer",

@@ -6,8 +6,8 @@ import json
 import httpx
 from starlette.types import Receive, Scope, Send
 
-from services.data_version import DataVersion
-from services.response_cache import ResponseCache
+from rolepulse.services.data_version import DataVersion
+from rolepulse.services.response_cache import ResponseCache
 
 
 class CountingApp:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.graphql.schema import export_sdl
+from rolepulse.services.graphql.schema import export_sdl
 
 SDL_FILE = Path(__file__).resolve().parents[3] / "schema" / "schema.graphql"
 
