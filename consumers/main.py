@@ -11,7 +11,7 @@ from datetime import timedelta
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
+from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs, start_kafka_client
 from rolepulse.consumers.dead_letters import DeadLetters
 from rolepulse.consumers.faults import Faults
 from rolepulse.consumers.metrics import ConsumerMetrics
@@ -65,7 +65,7 @@ async def run_consumer(
             stop_metrics = metrics.serve(settings.metrics_host, settings.metrics_port)
         store = MongoBatchStore(client, mongo.database, faults)
         await store.ensure_indexes()
-        await producer.start()
+        await start_kafka_client(producer, kafka)
         # The guard keeps offsets of a log the broker lost from being committed or fetched at.
         guarded = PositionGuard(consumer)
         consumer.subscribe([kafka.topic], listener=guarded.listener(LogRebalances()))
@@ -82,7 +82,7 @@ async def run_consumer(
         )
         # Joining the group can wait for a dead member's session to expire: a stop meanwhile
         # must end the process at once, not once the join completes.
-        if not await _unless_stopped(consumer.start(), stop):
+        if not await _unless_stopped(start_kafka_client(consumer, kafka), stop):
             log.info("stopped before consuming")
             return runner
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)

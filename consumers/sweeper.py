@@ -27,7 +27,7 @@ from pymongo import AsyncMongoClient, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
+from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs, start_kafka_client
 from rolepulse.consumers.documents import as_utc
 from rolepulse.consumers.store import stream_time
 from rolepulse.domain.expiry import (
@@ -143,7 +143,7 @@ async def _clients(
     )
     try:
         # Inside the try: a broker that cannot be reached must still leave both clients closed.
-        await producer.start()
+        await start_kafka_client(producer, kafka)
         db = client[mongo.database]
         await ensure_indexes(db)
         yield db, producer

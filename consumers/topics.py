@@ -7,14 +7,14 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from rolepulse.connections import kafka_client_kwargs
+from rolepulse.connections import kafka_client_kwargs, start_kafka_client
 from rolepulse.settings import KafkaSettings
 
 
 async def ensure_topics(kafka: KafkaSettings, replication_factor: int = 1) -> None:
     admin = AIOKafkaAdminClient(**kafka_client_kwargs(kafka))
-    await admin.start()
     try:
+        await start_kafka_client(admin, kafka)
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(kafka.topic, kafka.partitions, replication_factor),

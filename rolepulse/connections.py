@@ -10,8 +10,10 @@ add what is theirs (group id, acks, tz_aware) next to the spread:
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Protocol
 
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.helpers import create_ssl_context
 
 from rolepulse.settings import KafkaSettings, MongoSettings
@@ -40,6 +42,30 @@ def kafka_client_kwargs(kafka: KafkaSettings) -> dict[str, Any]:
             cafile=kafka.ssl_cafile, certfile=kafka.ssl_certfile, keyfile=kafka.ssl_keyfile
         )
     return kwargs
+
+
+class _Startable(Protocol):
+    async def start(self) -> None: ...
+
+
+class KafkaBootstrapTimeoutError(KafkaConnectionError):  # type: ignore[misc]  # untyped base
+    """The broker did not complete a client's start within the bootstrap timeout."""
+
+    def __init__(self, servers: str, seconds: float) -> None:
+        super().__init__(f"no answer from {servers} within {seconds:g} s")
+        self.seconds = seconds
+
+
+async def start_kafka_client(client: _Startable, kafka: KafkaSettings) -> None:
+    """`client.start()` (any aiokafka producer, consumer or admin client), bounded in time.
+
+    On timeout the client is left to its owner's `finally` to stop, as after a failed start.
+    """
+    seconds = kafka.bootstrap_timeout_ms / 1000
+    try:
+        await asyncio.wait_for(client.start(), seconds)
+    except TimeoutError:
+        raise KafkaBootstrapTimeoutError(kafka.bootstrap_servers, seconds) from None
 
 
 def mongo_client_kwargs(mongo: MongoSettings) -> dict[str, Any]:

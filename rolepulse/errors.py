@@ -71,13 +71,22 @@ def _files(exc: BaseException, _: Endpoints | None) -> Failure | None:
 def _kafka(exc: BaseException, endpoints: Endpoints | None) -> Failure | None:
     from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
+    from rolepulse.connections import KafkaBootstrapTimeoutError
+
     if not isinstance(exc, KafkaConnectionError | KafkaTimeoutError):
         return None
     if endpoints is None:
         return Failure(f"cannot reach the Kafka broker: {exc}", UNREACHABLE)
     where = endpoints.kafka
+    # A refused connection fails at once; a silent host is given the bootstrap timeout.
+    within = (
+        f" within {exc.seconds:g} s (ROLEPULSE_KAFKA_BOOTSTRAP_TIMEOUT_MS)"
+        if isinstance(exc, KafkaBootstrapTimeoutError)
+        else ""
+    )
     return Failure(
-        f"no Kafka broker answered at {where.value} ({where.origin}); {_advice(where, 'kafka')}",
+        f"no Kafka broker answered at {where.value} ({where.origin}){within}; "
+        f"{_advice(where, 'kafka')}",
         UNREACHABLE,
     )
 

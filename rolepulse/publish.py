@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaProducer
 
-from rolepulse.connections import kafka_client_kwargs
+from rolepulse.connections import kafka_client_kwargs, start_kafka_client
 from rolepulse.settings import KafkaSettings
 
 
@@ -42,7 +42,7 @@ async def publish_lines(
     ends: dict[int, int] = {}
     try:
         # Inside the try: a producer that failed to bootstrap still has to be stopped.
-        await producer.start()
+        await start_kafka_client(producer, kafka)
         pending: list[asyncio.Future[object]] = []
         for line in lines:
             line = line.strip()

@@ -28,6 +28,10 @@ class KafkaSettings(BaseSettings):
     # Tansu (local broker) needs small timeouts to rebalance quickly; real Kafka accepts them too.
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
+    # How long starting a client (connect, API versions, metadata) may take. aiokafka's own
+    # bound is its 40 s request timeout, so a host that accepts connections but never answers
+    # (a wrong port, a broker stuck at start-up) kept every command waiting 40 s.
+    bootstrap_timeout_ms: int = Field(default=10_000, ge=100)
     # Tansu rejects idempotent producers; real Kafka deployments may switch it on.
     enable_idempotence: bool = False
     # Managed clusters: SASL over TLS (SASL_SSL) or TLS alone (SSL), mapped onto every client by

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import ssl
+import time
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,7 +17,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import MongoClient
 
 from rolepulse import connections
-from rolepulse.connections import kafka_client_kwargs, mongo_client_kwargs
+from rolepulse.connections import (
+    KafkaBootstrapTimeoutError,
+    kafka_client_kwargs,
+    mongo_client_kwargs,
+)
 from rolepulse.settings import KafkaSettings, MongoSettings
 
 PASSWORD = "hunter2-s3cret"
@@ -286,3 +292,33 @@ def test_pymongo_accepts_the_kwargs() -> None:
         assert client.options.server_selection_timeout == 1.234
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("kind", ["producer", "consumer", "admin"])
+async def test_a_silent_broker_fails_the_start_within_the_bootstrap_timeout(kind: str) -> None:
+    # A host that accepts connections and never answers: aiokafka alone waits 40 s for it.
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def hold(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    kafka = KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}", bootstrap_timeout_ms=300)
+    client = {
+        "producer": AIOKafkaProducer,
+        "consumer": AIOKafkaConsumer,
+        "admin": AIOKafkaAdminClient,
+    }[kind](**kafka_client_kwargs(kafka))
+    started = time.monotonic()
+    try:
+        with pytest.raises(KafkaBootstrapTimeoutError, match=r"within 0\.3 s"):
+            await connections.start_kafka_client(client, kafka)
+    finally:
+        await (client.close() if kind == "admin" else client.stop())
+        server.close()
+        for writer in accepted:
+            writer.close()
+        await server.wait_closed()
+    assert accepted, "the client did connect: the wait was for an answer"
+    assert time.monotonic() - started < 5

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from rolepulse import normalize_report
 from rolepulse.cli import app
+from rolepulse.connections import KafkaBootstrapTimeoutError
 from rolepulse.devservices import InstallError, ServiceStartError
 from rolepulse.endpoints import Endpoint, Endpoints
 from rolepulse.errors import NothingRunningError, explain
@@ -46,6 +47,11 @@ def settings_error() -> Exception:
             ["no Kafka broker answered at 127.0.0.1:9092", "the default", "`rolepulse run`"],
         ),
         (KafkaTimeoutError(), 3, ["127.0.0.1:9092"]),
+        (
+            KafkaBootstrapTimeoutError("127.0.0.1:9092", 10.0),
+            3,
+            ["127.0.0.1:9092", "within 10 s", "ROLEPULSE_KAFKA_BOOTSTRAP_TIMEOUT_MS"],
+        ),
         (
             SELECTION,
             3,
