@@ -81,8 +81,10 @@ async def run_consumer(
             max_event_skew=timedelta(seconds=settings.max_event_skew_s),
         )
         # Joining the group can wait for a dead member's session to expire: a stop meanwhile
-        # must end the process at once, not once the join completes.
-        if not await _unless_stopped(start_kafka_client(consumer, kafka), stop):
+        # must end the process at once, not once the join completes. Not bounded by the
+        # bootstrap timeout (that join is a legitimate wait): the producer's start above already
+        # failed fast if the broker is silent.
+        if not await _unless_stopped(consumer.start(), stop):
             log.info("stopped before consuming")
             return runner
         log.info("consuming %s as group %s", kafka.topic, kafka.group_id)

@@ -104,17 +104,30 @@ def run(
     memory: Annotated[
         bool, typer.Option(help="keep the database in memory: nothing is kept after the run")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="also print the processes' log lines here (they always go to files in the "
+            "run directory)",
+        ),
+    ] = False,
 ) -> None:
     """Start broker, database, consumer, sweeper and API locally; serve until Ctrl-C.
 
     The database keeps its data under $ROLEPULSE_HOME/data: the demo market is loaded on the
-    first run only. A child that crashes is restarted. While it runs,
+    first run only. A child that crashes is restarted. Every process logs to a file of its own
+    in the run directory; the terminal shows progress, then where things are and one line per
+    restart (--verbose: the log lines too). While it runs,
     $ROLEPULSE_HOME/run/current.json says where everything listens: the other commands find the
     broker and the database there (see `rolepulse status`, `rolepulse env`).
     """
     from rolepulse.local_run import run_local
 
-    code = run_local(port=port, events=events, console=err, fresh=fresh, memory=memory)
+    code = run_local(
+        port=port, events=events, console=err, fresh=fresh, memory=memory, verbose=verbose
+    )
     raise typer.Exit(code)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,13 @@ class RunState:
     run_dir: str  # logs and PID files of the services
     data_dir: str | None  # SecantusDB's storage; None: in memory, lost on stop
     processes: dict[str, int] = field(default_factory=dict)  # name -> PID
+    logs: dict[str, str] = field(default_factory=dict)  # name -> its log file, in run_dir
     # The supervisor's start time in clock ticks since boot (/proc/<pid>/stat): a PID the OS
     # reused for another process after a crash does not make a stale file look live.
     pid_started: int | None = None
+    # name -> start time of that PID (clock ticks), filled in by write_state: a later `run`
+    # stops what a killed one left running, and must not signal a process that reused a PID.
+    processes_started: dict[str, int] = field(default_factory=dict, compare=False)
     # Where this state was read from; not part of the file.
     path: Path | None = field(default=None, compare=False)
 
@@ -64,7 +68,14 @@ class RunState:
 
 
 def write_state(path: Path, state: RunState) -> None:
-    """Write atomically (temp file + rename): a reader never sees half a file."""
+    """Write atomically (temp file + rename): a reader never sees half a file.
+
+    Records the start time of each process it names, read from /proc now.
+    """
+    started = {
+        n: t for n, pid in state.processes.items() if (t := process_started(pid)) is not None
+    }
+    state = replace(state, processes_started=started)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(state.to_json(), encoding="utf-8")

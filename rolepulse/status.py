@@ -63,7 +63,9 @@ def format_status(r: StatusReport) -> list[str]:
     if r.state is not None:
         data = r.state.data_dir or "in memory: lost when `rolepulse run` stops"
         rows.append(("data", data))
-        rows.append(("logs", r.state.run_dir))
+        # One file per process (older state files name only the directory).
+        logs = list(r.state.logs.values()) or [r.state.run_dir]
+        rows += [("logs" if i == 0 else "", path) for i, path in enumerate(logs)]
     rows.append(("consumer lag", _lag(r)))
     width = max(len(label) for label, _ in rows) + 2
     return [f"{label:<{width}}{value}" for label, value in rows]

@@ -1,4 +1,10 @@
-"""One service process: spawn with logs in a run dir, wait until a probe passes, stop by PID."""
+"""One service process: spawn with logs in a run dir, wait until a probe passes, stop by PID.
+
+Every process spawned here dies with the process that spawned it (``die_with_parent``), and its
+PID file names both: a later process can tell an orphan (its spawner is gone) from a service
+someone still runs, and the recorded start time tells the orphan from an unrelated process that
+reused its PID.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +14,50 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+
+# pid_alive is part of this module's interface (tests and callers import it from here).
+from rolepulse.runstate import pid_alive as pid_alive
+from rolepulse.runstate import process_started
 
 Probe = Callable[[], None]
 
 _POLL_S = 0.05
 _LOG_TAIL_LINES = 40
+
+# Runs between fork and the real program, in the child: PR_SET_PDEATHSIG (1) makes the kernel
+# send SIGTERM when the spawning thread dies, even by SIGKILL, which no handler of the parent
+# can catch. Then exec: the PID, the session and the setting stay (exec keeps it for programs
+# that are not set-user-ID). If the parent died before prctl took effect, nobody will signal
+# us: exit instead of running orphaned. A separate interpreter rather than preexec_fn, which
+# Python documents as unsafe in a process with threads (pymongo's and the test runner's).
+# Without a usable prctl the program still runs (the next `run` stops what is left over).
+# Python starts with SIGPIPE and SIGXFSZ ignored, and exec keeps ignored signals ignored: they
+# are reset first, as subprocess does for the programs it starts.
+_PDEATHSIG_TRAMPOLINE = (
+    "import ctypes,os,signal,sys\n"
+    "try: ctypes.CDLL(None).prctl(1,signal.SIGTERM)\n"
+    "except Exception: pass\n"
+    "os.getppid()==int(sys.argv[1]) or sys.exit(1)\n"
+    "for s in signal.SIGPIPE,signal.SIGXFSZ: signal.signal(s,signal.SIG_DFL)\n"
+    "os.execvp(sys.argv[2],sys.argv[2:])"
+)
+
+
+def die_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` wrapped so that the process gets SIGTERM when its parent dies (Linux).
+
+    The signal follows the death of the calling *thread*: spawn from a thread that outlives the
+    child (the main thread, as `run` and the tests do). Elsewhere ``argv`` is returned as is;
+    ``rolepulse run`` stops what a killed run left behind when it starts (``orphans``).
+    """
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [sys.executable, "-I", "-S", "-c", _PDEATHSIG_TRAMPOLINE, str(os.getpid()), *argv]
 
 
 class ServiceStartError(RuntimeError):
@@ -79,7 +121,7 @@ class ServiceProcess:
             # A session of its own: a Ctrl-C meant for the parent does not kill the service
             # mid-test, and stop() can signal the whole group if the service forks.
             self._popen = subprocess.Popen(
-                self.argv,
+                die_with_parent(self.argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -87,7 +129,15 @@ class ServiceProcess:
                 env=self._env,
                 start_new_session=True,
             )
-        record = {"pid": self._popen.pid, "argv": self.argv, "port": self.port}
+        pid, owner = self._popen.pid, os.getpid()
+        record = {
+            "pid": pid,
+            "argv": self.argv,
+            "port": self.port,
+            "started": process_started(pid),
+            "owner": owner,
+            "owner_started": process_started(owner),
+        }
         self.pid_path.write_text(json.dumps(record))
         try:
             self._wait_ready(timeout_s)
@@ -135,65 +185,134 @@ class ServiceProcess:
         return f"{self.name} {reason}\ncommand: {command}\nlog {self.log_path}:\n{self.log_tail()}"
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A PID file: the process, what it runs, and who started it (None in older files)."""
+
+    name: str
+    pid: int
+    argv: list[str]
+    started: int | None  # clock ticks after boot, /proc/<pid>/stat
+    owner: int | None
+    owner_started: int | None
+    path: Path
+
+    def running(self) -> bool:
+        """Whether ``pid`` is still this service: same start time, same command line."""
+        return is_process(self.pid, self.started, lambda cmdline: _runs(cmdline, self.argv))
+
+    def orphaned(self) -> bool:
+        """Whether the process that started it is gone (unknown for older files: False)."""
+        if self.owner is None:
+            return False
+        return not is_process(self.owner, self.owner_started, lambda _: True)
+
+
+def read_recorded(pid_file: Path) -> Recorded | None:
+    """The PID file's record; None if it is missing or not one of ours."""
+    try:
+        record = json.loads(pid_file.read_text())
+        return Recorded(
+            name=pid_file.stem,
+            pid=int(record["pid"]),
+            argv=[str(a) for a in record["argv"]],
+            started=_opt_int(record.get("started")),
+            owner=_opt_int(record.get("owner")),
+            owner_started=_opt_int(record.get("owner_started")),
+            path=pid_file,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def stop_recorded(pid_file: Path, grace_s: float = 10.0) -> bool:
     """Stop a service started by another process from its PID file; True if one was stopped.
 
-    The recorded command line is compared with ``/proc/<pid>/cmdline`` so a PID the OS has
-    since reused for an unrelated process is never signalled.
+    The recorded start time and command line are compared with ``/proc/<pid>`` so a PID the OS
+    has since reused for an unrelated process is never signalled.
     """
-    try:
-        record = json.loads(pid_file.read_text())
-    except FileNotFoundError:
-        return False
-    pid, argv0 = int(record["pid"]), str(record["argv"][0])
-    stopped = False
-    if _alive(pid) and _runs(pid, argv0):
-        _signal_group(pid, signal.SIGTERM)
-        if not _wait_gone(pid, grace_s):
-            _signal_group(pid, signal.SIGKILL)
-            _wait_gone(pid, grace_s)
-        stopped = True
+    recorded = read_recorded(pid_file)
+    stopped = recorded is not None and recorded.running()
+    if recorded is not None and stopped:
+        terminate([recorded.pid], grace_s)
     pid_file.unlink(missing_ok=True)
     return stopped
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (zombies awaiting their parent count as gone)."""
-    return _alive(pid)
+def is_process(pid: int, started: int | None, cmdline_ok: Callable[[list[str]], bool]) -> bool:
+    """Whether ``pid`` is alive, started at ``started`` (if known) and its command line passes.
 
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+    A PID plus its start time names one process since boot; the command line is checked too,
+    for records without a start time and as a second guard.
+    """
+    if not pid_alive(pid):
         return False
-    except OSError:  # no procfs: fall back to signal 0
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    if started is not None and process_started(pid) not in (started, None):
+        return False
+    cmdline = command_line(pid)
+    return cmdline is not None and cmdline_ok(cmdline)
 
 
-def _runs(pid: int, argv0: str) -> bool:
+def command_line(pid: int) -> list[str] | None:
+    """``pid``'s argv from /proc; None if it cannot be read (gone, or another user's)."""
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
+        return None
+    return [part.decode(errors="replace") for part in raw.split(b"\0")[:-1]]
+
+
+def terminate(pids: Iterable[int], grace_s: float = 10.0) -> None:
+    """SIGTERM (and SIGCONT) each process, its group if it leads one, wait up to ``grace_s``
+    for all of them together, then SIGKILL what is left; returns when they are gone."""
+    pending = [pid for pid in pids if pid_alive(pid)]
+    for pid in pending:
+        _signal_group(pid, signal.SIGTERM)
+        # A stopped process (Ctrl-Z, a debugger) only acts on SIGTERM once continued; without
+        # this it would wait out the grace for SIGKILL (systemd does the same).
+        _signal_group(pid, signal.SIGCONT)
+    deadline = time.monotonic() + grace_s
+    for pid in pending:
+        if not _wait_gone(pid, max(0.0, deadline - time.monotonic())):
+            _signal_group(pid, signal.SIGKILL)
+            _wait_gone(pid, grace_s)
+
+
+def _runs(cmdline: list[str], argv: list[str]) -> bool:
+    # A script is run by its interpreter: /proc shows [python, script, args...] for [script,
+    # args...]. So: the program appears, and the command line ends with the arguments.
+    if not argv or argv[0] not in cmdline:
         return False
-    return any(part.decode(errors="replace") == argv0 for part in cmdline)
+    args = argv[1:]
+    return not args or cmdline[-len(args) :] == args
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(str(value))
 
 
 def _wait_gone(pid: int, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not pid_alive(pid):
             return True
         time.sleep(_POLL_S)
-    return not _alive(pid)
+    return not pid_alive(pid)
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    # The service leads its own session (start_new_session), so its group id is its PID.
+    # Our services lead their own session (start_new_session), so their group id is their PID
+    # and a fork of theirs is signalled too; a process that leads no group gets the signal
+    # alone, never the unrelated group that happens to carry its number.
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, sig)
+        if _group(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def _group(pid: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        # After the command name: state, ppid, pgrp (proc(5)); the name may contain ")".
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[2])
+    return None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -101,12 +103,37 @@ def test_run_serves_the_loaded_market_and_sigterm_stops_every_process(tmp_path: 
         assert f"http://127.0.0.1:{port}/graphql" in status.stdout
         assert "DEAD" not in status.stdout
         assert "postings: p0 " in status.stdout, status.stdout  # lag known: both answer
+        # Every process logs to a file of its own, which `status` names.
+        logs = {
+            name: Path(path) for name, path in _state(Path(env["ROLEPULSE_HOME"]))["logs"].items()
+        }
+        assert set(logs) == {"consumer", "api", "sweeper", "tansu", "secantusdb"}
+        assert all(str(path) in status.stdout for path in logs.values()), status.stdout
+        for name in ("consumer", "api", "sweeper"):
+            assert f"starting {name}: rolepulse " in logs[name].read_text()
+        assert '"logger": "rolepulse.consumer"' in logs["consumer"].read_text()
+        assert "Uvicorn running" in logs["api"].read_text()
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=60)
-    assert code == 0, (tmp_path / "run.log").read_text()
+    text = (tmp_path / "run.log").read_text()
+    assert code == 0, text
     assert [p for p in started if alive(p)] == []
     assert not (Path(env["ROLEPULSE_HOME"]) / "run" / "current.json").exists()
+    # The terminal had the progress, the ready block and the stop line; no process's log line.
+    assert "ready: the data is loaded" in text
+    assert "consumer applying" in text
+    assert [line for line in text.splitlines() if _log_line(line)] == [], text
+
+
+def _log_line(line: str) -> bool:
+    """A line of a process's own log: one of our JSON lines, or uvicorn's."""
+    return '"level": ' in line or line.startswith(("INFO:", "WARNING:", "ERROR:"))
+
+
+def _state(home: Path) -> dict[str, Any]:
+    state: dict[str, Any] = json.loads((home / "run" / "current.json").read_text())
+    return state
 
 
 CONTRACT_QUERY = (Path(__file__).parents[2] / "schema" / "contract_query.graphql").read_text()
@@ -132,8 +159,7 @@ def _wait_for(log: Path, proc: subprocess.Popen[bytes], text: str, timeout_s: fl
 
 
 def _pids(home: Path) -> dict[str, int]:
-    state = json.loads((home / "run" / "current.json").read_text())
-    return {str(k): int(v) for k, v in state["processes"].items()}
+    return {str(k): int(v) for k, v in _state(home)["processes"].items()}
 
 
 def _postings_seen(port: int, timeout_s: float) -> int:
@@ -183,6 +209,12 @@ def test_run_restarts_killed_children_and_a_second_run_uses_the_kept_data(tmp_pa
         before = _pids(home)
         os.kill(before["consumer"], signal.SIGKILL)
         _wait_for(log, proc, "restarted consumer", 30)
+        # One line, pointing at the log, where a marker begins the new incarnation.
+        consumer_log = Path(_state(home)["logs"]["consumer"])
+        line = next(x for x in log.read_text().splitlines() if "restarted consumer" in x)
+        assert "(exited with code -9, SIGKILL)" in line
+        assert line.endswith(f"log: {consumer_log}"), line
+        assert "restarting consumer, which exited with code -9, SIGKILL" in consumer_log.read_text()
         os.kill(before["secantusdb"], signal.SIGKILL)
         _wait_for(log, proc, "restarted secantusdb", 60)
         # The database kept its files: the API answers from them again, health included.
@@ -199,10 +231,11 @@ def test_run_restarts_killed_children_and_a_second_run_uses_the_kept_data(tmp_pa
     assert "killing" not in text, text
     assert [p for p in after.values() if alive(p)] == []
 
-    # Second start on the same home: no load, the contract query answers within 15 s.
+    # Second start on the same home: no load, the contract query answers within 15 s. With
+    # --verbose, the processes' log lines are on the terminal as well, each named.
     log2 = tmp_path / "run2.log"
     started = time.monotonic()
-    proc = _start_run(tmp_path, env, log2.name, "--port", str(port))
+    proc = _start_run(tmp_path, env, log2.name, "--port", str(port), "--verbose")
     try:
         while True:
             assert proc.poll() is None, log2.read_text()
@@ -222,6 +255,43 @@ def test_run_restarts_killed_children_and_a_second_run_uses_the_kept_data(tmp_pa
         text = log2.read_text()
         assert "using the data in" in text, text
         assert "publishing events" not in text, text
+        _wait_for(log2, proc, '"logger": "rolepulse.consumer"', 15)
+        lines = log2.read_text().splitlines()
+        streamed = [x for x in lines if re.match(r" *[a-z]+ \| ", x)]
+        assert any(x.startswith("  consumer | {") for x in streamed), streamed
+        assert any(x.startswith("       api | INFO:") for x in streamed), streamed
+        assert [x for x in lines if _log_line(x) and x not in streamed] == [], lines
     finally:
         code = _stop_within(proc, 10)
     assert code == 0, log2.read_text()
+
+
+def test_a_child_failing_at_start_up_is_named_with_its_log_and_error(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    sample = [e for e in generate() if e["event_type"] == "posting.observed"][:20]
+    events.write_text("\n".join(json.dumps(e) for e in sample) + "\n")
+    port = 20_000 + os.getpid() % 1000
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("ROLEPULSE_KAFKA_BOOTSTRAP_SERVERS", "ROLEPULSE_MONGO_URI")
+    } | {
+        "COLUMNS": "200",
+        "ROLEPULSE_HOME": str(isolated_home(tmp_path)),
+        # Read by the sweeper alone: it exits at once, the others start.
+        "ROLEPULSE_SWEEPER_EXPIRY_DAYS": "-1",
+    }
+    log = tmp_path / "run.log"
+    proc = _start_run(
+        tmp_path, env, log.name, "--port", str(port), "--memory", "--events", str(events)
+    )
+    code = proc.wait(timeout=120)
+    text = log.read_text()
+    assert code == 1, text
+    # Named, with its log, and the log's error line quoted: no digging, no traceback.
+    found = re.search(r"sweeper exited with code 2 .*; log: (\S+)\n  (.*expiry_days.*)", text)
+    assert found is not None, text
+    sweeper_log = Path(found[1]).expanduser()
+    assert found[2] in sweeper_log.read_text()  # kept: the run failed
+    assert "Traceback" not in text
+    assert [line for line in text.splitlines() if _log_line(line)] == [], text

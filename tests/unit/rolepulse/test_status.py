@@ -36,6 +36,7 @@ def running_system(home: Path, port: int) -> RunState:
         run_dir=str(home / "run" / "services-x"),
         data_dir=None,
         processes={"tansu": os.getpid(), "api": 2**22 + 1},
+        logs={name: str(home / "run" / "services-x" / f"{name}.log") for name in ("tansu", "api")},
     )
     write_state(state_path(home), state)
     return state
@@ -71,6 +72,9 @@ def test_status_of_a_running_system_says_what_runs_where(home: Path) -> None:
     assert f"tansu {os.getpid()} alive, api {2**22 + 1} DEAD" in out
     assert "in memory" in out
     assert "unknown (needs both the broker and the database)" in out
+    # Where each process logs, one file a line, ready to copy.
+    logs = [line.split()[-1] for line in out.splitlines() if line.endswith(".log")]
+    assert logs == [f"{home}/run/services-x/tansu.log", f"{home}/run/services-x/api.log"]
 
 
 def test_env_prints_eval_able_exports_of_the_running_system(home: Path) -> None:
