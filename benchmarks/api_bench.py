@@ -1,11 +1,26 @@
 """GraphQL API throughput: the contract query vs a plain Starlette JSON endpoint, same run.
 
-    python benchmarks/api_bench.py [--seconds 5] [--concurrency 16]
+    python benchmarks/api_bench.py [--seconds 5] [--concurrency 16] [--rounds 2]
 
-Both servers run in their own uvicorn process (one worker) on loopback; the baseline returns the
+Every server runs in its own uvicorn process (one worker) on loopback; the baseline returns the
 very same response body as a constant, so the ratio is what GraphQL parsing/validation/execution
-plus the MongoDB reads cost. Rounds alternate baseline/app to share the machine's noise; the best
+plus the MongoDB reads cost. Rounds alternate the servers to share the machine's noise; the best
 round of each is kept. The load is bounded in time and only goes to 127.0.0.1.
+
+The cache-miss path (response cache off) runs twice, limits on and off, in the same run:
+- on: the defaults (door limits, cost analysis, execution timeout) plus rate limiting, with a
+  bucket too large to ever throttle (every request comes from 127.0.0.1), so it only costs;
+- off: no cost analysis, no rate limiting, the door (services/limits.py) replaced by a
+  pass-through, validation work and execution time unbounded in effect.
+Their ratio is what the limits add to a request that misses the response cache (issue 9: <= 5 %).
+It is measured twice. Over HTTP: two servers of each, started on, off, off, on (a server
+started earlier answered up to 12 % slower than an identical one started later, in an A/A run),
+the median of the rounds' ratios. In one process: both apps on one event loop over the same
+database, `--ab-calls` requests to each in turn per round (`--ab-concurrency` at once, default
+1), `--ab-rounds` rounds, the median of the rounds' ratios. The HTTP ratio charges each side its
+own process's costs, garbage collection included, but its rounds swing by 10 % and more on this
+shared 2-core machine; the in-process one sees the same moments of noise on both sides, but
+the two apps share one garbage collector. Both are printed.
 """
 
 from __future__ import annotations
@@ -15,6 +30,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -26,7 +42,11 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-KINDS = ("baseline", "app", "app-uncached")
+# Limits on and off twice each, started in the order on, off, off, on: here a server started
+# earlier answers up to 12 % slower than an identical one started later (an A/A run shows it),
+# and the mirrored pairs cancel that out.
+UNCACHED = ("app-uncached", "app-uncached-nolimits", "app-uncached-nolimits#2", "app-uncached#2")
+KINDS = ("baseline", "app", *UNCACHED)
 CONTRACT_QUERY = (ROOT / "schema" / "contract_query.graphql").read_text()
 VARIABLES = {"a": "ai-software-engineer", "b": "ai-product-manager"}
 
@@ -61,6 +81,23 @@ async def seed_aggregates(mongo_uri: str, database: str) -> None:
     await client.close()
 
 
+# ApiSettings per server kind beyond the defaults (see the module docstring).
+LIMITS: dict[str, dict[str, Any]] = {
+    "app": {},
+    "app-uncached": {
+        "rate_limit": True,
+        "rate_limit_bucket": 10**12,
+        "rate_limit_restore_per_s": 10**12,
+    },
+    "app-uncached-nolimits": {
+        "cost_analysis": False,
+        "rate_limit": False,
+        "max_validation_work": 10**12,
+        "execution_timeout_s": 3600.0,
+    },
+}
+
+
 def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -> None:
     import uvicorn
 
@@ -82,7 +119,13 @@ def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -
         from rolepulse.taxonomy import load_taxonomy
 
         mongo = MongoSettings(uri=mongo_uri, database=database)
-        api = ApiSettings(port=port, response_cache=kind == "app")
+        kind = kind.partition("#")[0]
+        api = ApiSettings(port=port, response_cache=kind == "app", **LIMITS[kind])
+        if kind == "app-uncached-nolimits":
+            from rolepulse.services import app as app_module
+
+            # The door cannot be switched off by settings: take it out of this process.
+            app_module.__dict__["RequestLimits"] = lambda inner, _limits: inner
         app = build_app(api, mongo, load_taxonomy().roles)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
@@ -123,6 +166,88 @@ async def load(port: int, seconds: float, concurrency: int) -> float:
     return done / (time.perf_counter() - started)
 
 
+async def limits_ab(
+    mongo_uri: str, database: str, rounds: int, calls: int, concurrency: int
+) -> list[float]:
+    """Per round, throughput with the limits on / off (see the module docstring), in-process."""
+    from contextlib import AsyncExitStack
+
+    from rolepulse.services import app as app_module
+    from rolepulse.services.main import build_app
+    from rolepulse.settings import ApiSettings, MongoSettings
+    from rolepulse.taxonomy import load_taxonomy
+
+    mongo = MongoSettings(uri=mongo_uri, database=database)
+    roles = load_taxonomy().roles
+    apps: dict[str, Any] = {}
+    door = app_module.__dict__["RequestLimits"]
+    # "on" built last: settings applied process-wide (the validation work limit) are its own.
+    for kind in ("app-uncached-nolimits", "app-uncached"):
+        if kind == "app-uncached-nolimits":
+            app_module.__dict__["RequestLimits"] = lambda inner, _limits: inner
+        try:
+            apps[kind] = build_app(ApiSettings(response_cache=False, **LIMITS[kind]), mongo, roles)
+        finally:
+            app_module.__dict__["RequestLimits"] = door
+    body = json.dumps({"query": CONTRACT_QUERY, "variables": VARIABLES}).encode()
+    async with AsyncExitStack() as stack:
+        for app in apps.values():
+            await stack.enter_async_context(app.router.lifespan_context(app))
+        for app in apps.values():
+            for _ in range(calls):
+                await asgi_post(app, body)
+        ratios = []
+        for _ in range(rounds):
+            took = dict.fromkeys(apps, 0.0)
+            for call in range(calls):
+                # A burst of `concurrency` requests to each in turn, each first every other
+                # time: both see the same moments of the machine's noise.
+                for kind in list(apps) if call % 2 == 0 else list(reversed(apps)):
+                    started = time.perf_counter()
+                    await asyncio.gather(*(asgi_post(apps[kind], body) for _ in range(concurrency)))
+                    took[kind] += time.perf_counter() - started
+            ratios.append(took["app-uncached-nolimits"] / took["app-uncached"])
+    return ratios
+
+
+async def asgi_post(app: Any, body: bytes) -> None:
+    """One POST /graphql straight into the ASGI app, as uvicorn would hand it over."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"127.0.0.1"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    sent: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            sent.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    if b'"errors"' in b"".join(sent) or not sent:
+        raise RuntimeError(f"GraphQL errors: {b''.join(sent)[:300]!r}")
+
+
 def wait_ready(port: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -139,6 +264,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ab-rounds", type=int, default=20)
+    parser.add_argument("--ab-calls", type=int, default=100)
+    parser.add_argument("--ab-concurrency", type=int, default=1)
     parser.add_argument("--serve", choices=KINDS)
     parser.add_argument("--port", type=int)
     parser.add_argument("--mongo-uri")
@@ -159,7 +287,7 @@ def main() -> None:
         try:
             common = ["--mongo-uri", services.mongo_uri, "--database", args.database]
             common += ["--body-file", str(body_file)]
-            for kind in ("app", "app-uncached"):
+            for kind in ("app", *UNCACHED):
                 cmd = [sys.executable, __file__, "--serve", kind, "--port", str(ports[kind])]
                 procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
                 wait_ready(ports[kind])
@@ -179,20 +307,50 @@ def main() -> None:
             procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
             wait_ready(ports["baseline"])
             best = dict.fromkeys(KINDS, 0.0)
-            for _ in range(args.rounds):
-                for kind in KINDS:
-                    rps = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
-                    best[kind] = max(best[kind], rps)
+            limits_ratios = []
+            for round_ in range(args.rounds):
+                # Every other round in reverse: a server measured right after another one
+                # (e.g. after the cached app's burst) is measurably slower here, whatever it is.
+                rates = {}
+                for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
+                    rates[kind] = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
+                    best[kind] = max(best[kind], rates[kind])
+                on = rates["app-uncached"] + rates["app-uncached#2"]
+                limits_ratios.append(
+                    on / (rates["app-uncached-nolimits"] + rates["app-uncached-nolimits#2"])
+                )
         finally:
             for p in procs:
                 p.terminate()
                 p.wait(timeout=10)
+        ab = asyncio.run(
+            limits_ab(
+                services.mongo_uri,
+                args.database,
+                args.ab_rounds,
+                args.ab_calls,
+                args.ab_concurrency,
+            )
+        )
     base = best["baseline"]
     print(f"contract query response: {len(body)} bytes, concurrency {args.concurrency}")
     print(f"baseline (plain Starlette JSON): {base:8.0f} req/s  1.000x")
     print(f"contract query, response cache:  {best['app']:8.0f} req/s  {best['app'] / base:.3f}x")
-    uncached = best["app-uncached"]
+    uncached = (best["app-uncached"] + best["app-uncached#2"]) / 2
     print(f"contract query, no cache:        {uncached:8.0f} req/s  {uncached / base:.3f}x")
+    bare = (best["app-uncached-nolimits"] + best["app-uncached-nolimits#2"]) / 2
+    print(f"same, limits off:                {bare:8.0f} req/s  {bare / base:.3f}x")
+    # Per round, then the median: the two servers measured in the same stretch of noise.
+    ratio = statistics.median(limits_ratios)
+    rounds = ", ".join(f"{r:.3f}" for r in limits_ratios)
+    print(f"limits on / off over HTTP:       {ratio:.3f}x  (median of rounds: {rounds})")
+    ab_ratio = statistics.median(ab)
+    spread = f"{min(ab):.3f}..{max(ab):.3f}"
+    print(
+        f"limits on / off in-process A/B:  {ab_ratio:.3f}x  (median of {len(ab)} rounds of "
+        f"{args.ab_calls} x {args.ab_concurrency} requests each, {spread}): the limits add "
+        f"{(1 / ab_ratio - 1) * 100:+.1f} % time to a cache miss"
+    )
 
 
 if __name__ == "__main__":

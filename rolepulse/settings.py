@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
@@ -159,6 +160,81 @@ class ApiSettings(BaseSettings):
     cache_poll_s: float = Field(default=0.5, gt=0)
     max_query_depth: int = Field(default=12, ge=1)
     max_aliases: int = Field(default=30, ge=1)
+    # Query cost (services/graphql/cost.py), priced before validation: every field 1, lists
+    # times their size. The budget refuses what would cost this machine more than ~0.1 s of
+    # CPU (README: Query cost and rate limits); the node limit caps fields once fragments are
+    # expanded (what validation walks). cost_analysis=false: neither, and no extensions.cost.
+    cost_analysis: bool = True
+    max_query_cost: int = Field(default=5_000, ge=1)
+    max_query_nodes: int = Field(default=1_000, ge=1)
+    # Per-client rate limiting by cost (services/ratelimit.py); off locally, on in compose. A
+    # bucket of rate_limit_bucket points per client, restored at rate_limit_restore_per_s.
+    rate_limit: bool = False
+    rate_limit_bucket: int = Field(default=10_000, ge=1)
+    rate_limit_restore_per_s: float = Field(default=500.0, gt=0)
+    rate_limit_max_clients: int = Field(default=100_000, ge=1)
+    # Clients are told apart by this header when its value is one of rate_limit_api_keys
+    # (comma-separated), else by address: an unknown key must not buy a fresh bucket.
+    rate_limit_key_header: str = "X-API-Key"
+    rate_limit_api_keys: SecretStr | None = None
+    # Limits at the door (services/limits.py), checked before any GraphQL parsing: request body
+    # (and GET query string) size, GraphQL tokens per query, JSON nesting of a body's values.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_query_tokens: int = Field(default=5_000, ge=100)
+    max_json_depth: int = Field(default=32, ge=2)
+    # Work units of graphql-core's overlapping-fields validation before it aborts (see
+    # services/graphql/guard.py); real queries spend next to none.
+    max_validation_work: int = Field(default=50_000, ge=1_000)
+    # An execution still running after this is cancelled and answered with a TIMEOUT error.
+    execution_timeout_s: float = Field(default=2.0, gt=0)
+    # Bytes of responses the response cache keeps; one response may take at most an eighth.
+    cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # Production switches (docker-compose.yml turns GraphiQL and introspection off). GraphiQL
+    # needs introspection to know the schema, so introspection off turns it off as well.
+    graphiql: bool = True
+    introspection: bool = True
+    # Origins whose pages may call the API from a browser, comma-separated
+    # ("https://app.example.com,https://admin.example.com", or "*" for any); empty: none.
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # Content-Security-Policy, nosniff, Referrer-Policy and X-Frame-Options on every response.
+    security_headers: bool = True
+    # graphql-transport-ws: a websocket that sends no connection_init within this is closed
+    # with 4408, so idle sockets cannot pile up.
+    ws_connection_init_timeout_s: float = Field(default=3.0, gt=0)
+
+    @model_validator(mode="after")
+    def _check_rate_limit(self) -> Self:
+        if self.rate_limit and not self.cost_analysis:
+            raise ValueError(
+                "ROLEPULSE_API_RATE_LIMIT charges query costs: it needs ROLEPULSE_API_COST_ANALYSIS"
+            )
+        if self.rate_limit and self.rate_limit_bucket < self.max_query_cost:
+            # A query within the budget but bigger than a full bucket could never run.
+            raise ValueError(
+                f"ROLEPULSE_API_RATE_LIMIT_BUCKET ({self.rate_limit_bucket}) must be at least "
+                f"ROLEPULSE_API_MAX_QUERY_COST ({self.max_query_cost})"
+            )
+        return self
+
+    def rate_limit_keys(self) -> list[str]:
+        raw = self.rate_limit_api_keys.get_secret_value() if self.rate_limit_api_keys else ""
+        return [key.strip() for key in raw.split(",") if key.strip()]
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql and self.introspection
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        return (
+            [o.strip() for o in value.split(",") if o.strip()] if isinstance(value, str) else value
+        )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str]) -> list[str]:
+        return sorted({_origin(origin) for origin in origins})
 
 
 class SweeperSettings(BaseSettings):
@@ -198,6 +274,37 @@ def redacted_uri(uri: str) -> str:
         key, eq, _ = option.partition("=")
         options.append(f"{key}=***" if eq and _secret_option(key) else option)
     return f"{scheme}{colons}{head}{sep}{'&'.join(options)}"
+
+
+def _origin(origin: str) -> str:
+    """`origin` as browsers send it in the Origin header (lower case, no default port), or "*".
+
+    CORS compares the header with the allowed origins as strings, so "https://App.example.com:443/"
+    in the environment must become "https://app.example.com" to ever match.
+    """
+    if origin == "*":
+        return origin
+    parts = urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or port == -1
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        raise ValueError(
+            f"CORS origin {origin!r} is not an origin: expected scheme://host[:port], "
+            "like https://app.example.com, or *"
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default) else "")
 
 
 def _secret_option(key: str) -> bool:

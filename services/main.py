@@ -55,4 +55,19 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
 def serve(api: ApiSettings, mongo: MongoSettings) -> None:
     """Run the API with uvicorn on api.host:api.port until interrupted (blocks)."""
     app = build_app(api, mongo, load_taxonomy().roles)
-    uvicorn.run(app, host=api.host, port=api.port, log_level="info", lifespan="on")
+    uvicorn.run(
+        app,
+        host=api.host,
+        port=api.port,
+        log_level="info",
+        lifespan="on",
+        # No `server: uvicorn` header: it tells a scanner which exploits to try, nobody else.
+        server_header=False,
+        # The sans-I/O implementation of the `websockets` package (a dependency): the legacy one
+        # is deprecated; without either, uvicorn treats a handshake as a plain GET.
+        ws="websockets-sansio",
+        # A websocket message is a GraphQL request like a POST body: bounded alike (uvicorn's
+        # default is 16 MiB), so an operation over graphql-transport-ws is no larger than one
+        # over HTTP.
+        ws_max_size=api.max_body_bytes,
+    )

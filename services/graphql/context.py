@@ -11,6 +11,7 @@ from rolepulse.domain.aggregates import MARKET_DOC
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services.graphql.errors import UnknownRoleError
+from rolepulse.services.ratelimit import Admission
 from rolepulse.services.read_model import ReadModel, WeeklyDoc
 
 # A weekly-history load key: (role slug, how many of its newest snapshots are needed).
@@ -34,6 +35,9 @@ class Context:
     role_docs: DataLoader[str, RoleAggregateDoc]
     market_docs: DataLoader[str, MarketAggregateDoc]
     role_weeks: DataLoader[WeeksKey, RoleHistory]
+    # The caller's rate-limit bucket when rate limiting is on (services/ratelimit.py); the cost
+    # extension charges the query to it before validation and execution.
+    admission: Admission | None = None
 
     def role_info(self, slug: str) -> RoleInfo:
         info = self.taxonomy.get(slug)
@@ -48,7 +52,11 @@ class Context:
         return await self.role_weeks.load((slug, snapshots))
 
 
-def build_context(read_model: ReadModel, taxonomy: Mapping[str, RoleInfo]) -> Context:
+def build_context(
+    read_model: ReadModel,
+    taxonomy: Mapping[str, RoleInfo],
+    admission: Admission | None = None,
+) -> Context:
     async def load_roles(slugs: Sequence[str]) -> list[RoleAggregateDoc]:
         # One `$in` read for every role a query touches; a role without data is an empty doc.
         docs = await read_model.roles(slugs)
@@ -72,4 +80,5 @@ def build_context(read_model: ReadModel, taxonomy: Mapping[str, RoleInfo]) -> Co
         role_docs=DataLoader(load_fn=load_roles),
         market_docs=DataLoader(load_fn=load_market),
         role_weeks=DataLoader(load_fn=load_weeks),
+        admission=admission,
     )

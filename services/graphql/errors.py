@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 MASKED_MESSAGE = "Internal error; it has been logged."
 LIMIT_MIN, LIMIT_MAX = 1, 100
+MAX_ECHO = 100  # characters of a client's input repeated in an error
 WEEKS_MIN, WEEKS_MAX = 1, MAX_WEEKS
 
 
@@ -33,11 +34,17 @@ class BadInputError(Exception):
 class UnknownRoleError(BadInputError):
     def __init__(self, slug: str, valid: Iterable[str]) -> None:
         valid_slugs = sorted(valid)
+        shown = echo(slug)
         super().__init__(
-            f"Unknown role slug {slug!r}. Valid slugs: {', '.join(valid_slugs)}",
-            slug=slug,
+            f"Unknown role slug {shown!r}. Valid slugs: {', '.join(valid_slugs)}",
+            slug=shown,
             validSlugs=valid_slugs,
         )
+
+
+def echo(text: str) -> str:
+    """`text` cut to MAX_ECHO characters (then ending in "…"): an error never grows with input."""
+    return text if len(text) <= MAX_ECHO else f"{text[:MAX_ECHO]}…"
 
 
 def check_limit(limit: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
@@ -17,11 +17,14 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.services.graphql import resolvers
 from rolepulse.services.graphql.comparison import RoleComparison
+from rolepulse.services.graphql.cost import CostCache, CostLimiter, rolepulse_cost_model
 from rolepulse.services.graphql.errors import MASKED_MESSAGE, is_unexpected, log_errors
 from rolepulse.services.graphql.types import Market, Role
 from rolepulse.settings import ApiSettings
+from rolepulse.taxonomy import load_taxonomy
 
 CACHE_SIZE = 512  # distinct query texts kept parsed and validated
 
@@ -55,15 +58,34 @@ def limit_rules(settings: ApiSettings) -> list[type[ASTValidationRule]]:
     ]
 
 
-def build_schema(settings: ApiSettings) -> strawberry.Schema:
+def build_schema(
+    settings: ApiSettings, roles: Mapping[str, RoleInfo] | None = None
+) -> strawberry.Schema:
+    """`roles` is the taxonomy (slug -> RoleInfo) list costs are sized by; default: packaged."""
     rules = limit_rules(settings)
+    # The schema's price list, made once the schema is built and before it answers a request;
+    # one for all requests, like the parser and validation caches. Empty: no cost analysis.
+    prices: list[CostCache] = []
+
+    def validation() -> SchemaExtension:
+        if not prices:
+            return ValidationCache(maxsize=CACHE_SIZE)
+        # Prices the operation first and validates (cached) only what it admits.
+        return CostLimiter(
+            prices[0], settings.max_query_cost, settings.max_query_nodes, maxsize=CACHE_SIZE
+        )
+
     extensions: Sequence[Callable[[], SchemaExtension]] = (
         lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        validation,
         lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE),
     )
-    return RolepulseSchema(query=Query, extensions=extensions)
+    schema = RolepulseSchema(query=Query, extensions=extensions)
+    if settings.cost_analysis:
+        taxonomy = roles if roles is not None else load_taxonomy().roles
+        prices.append(CostCache(rolepulse_cost_model(schema._schema, taxonomy), CACHE_SIZE))
+    return schema
 
 
 def export_sdl() -> str:

@@ -83,6 +83,13 @@ def test_app_services_run_existing_cli_commands_from_the_one_image(compose: Comp
     assert "replicaSet=rs0" in env["ROLEPULSE_MONGO_URI"]
 
 
+def test_the_api_runs_with_the_production_switches(compose: Compose) -> None:
+    env = compose["services"]["api"]["environment"]
+    assert env["ROLEPULSE_API_GRAPHIQL"] == "false"
+    assert env["ROLEPULSE_API_INTROSPECTION"] == "false"
+    assert env.get("ROLEPULSE_API_SECURITY_HEADERS", "true") == "true"
+
+
 def test_dependencies_wait_on_conditions_their_targets_can_meet(compose: Compose) -> None:
     services = compose["services"]
     for name, service in services.items():

@@ -53,6 +53,15 @@ def test_the_wheel_installs_one_top_level_package(wheel: Path) -> None:
     # Package data travels with its package.
     assert "rolepulse/schema/posting-event-v1.schema.json" in names
     assert "rolepulse/schema/contract_query.graphql" in names
+    # GraphiQL's page assets, its record of versions and the licences: the page works offline.
+    graphiql = ROOT / "services" / "graphiql"
+    shipped = [
+        f"rolepulse/services/graphiql/{path.relative_to(graphiql)}"
+        for folder in ("static", "licenses")
+        for path in (graphiql / folder).iterdir()
+    ]
+    assert len(shipped) >= 8
+    assert set(shipped) | {"rolepulse/services/graphiql/VERSIONS"} <= set(names)
 
 
 def test_the_installed_wheel_imports_without_the_checkout(wheel: Path, tmp_path: Path) -> None:
@@ -76,6 +85,9 @@ def test_the_installed_wheel_imports_without_the_checkout(wheel: Path, tmp_path:
         "loaded = {m.split('.')[0] for m in sys.modules}\n"
         "stray = sorted(loaded & {'services', 'schema', 'consumers'})\n"
         "assert not stray, stray\n"
+        # The GraphiQL page finds its assets (and the contract query) inside the install.
+        "from rolepulse.services.graphiql import load_graphiql\n"
+        "load_graphiql().page()\n"
         "import rolepulse\n"
         "print(rolepulse.__file__)\n"
     )

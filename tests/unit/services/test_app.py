@@ -56,7 +56,9 @@ async def test_graphql_post() -> None:
         "data": {
             "market": {"openPositions": 12},
             "role": {"openPositions": 3, "shareOfMarketPct": 25.0},
-        }
+        },
+        # Priced before it ran: 5 fields (services/graphql/cost.py).
+        "extensions": {"cost": {"requested": 5, "budget": ApiSettings().max_query_cost}},
     }
 
 

@@ -80,6 +80,21 @@ async def test_unknown_slug_names_it_and_lists_valid_slugs(
     assert error["extensions"]["validSlugs"] == sorted(SLUGS)
 
 
+async def test_an_unknown_slug_is_echoed_at_most_100_characters(
+    schema: strawberry.Schema, store: FakeReadModel
+) -> None:
+    slug = "z" * 1_000_000
+    query = "query($s: String!) { role(slug: $s) { slug } }"
+    result = await schema.execute(
+        query, variable_values={"s": slug}, context_value=build_context(store, TAXONOMY)
+    )
+    assert result.errors
+    (error,) = [e.formatted for e in result.errors]
+    assert error["extensions"]["slug"] == "z" * 100 + "…"
+    assert f"'{'z' * 100}…'" in error["message"]
+    assert len(error["message"]) < 300
+
+
 @pytest.mark.parametrize("limit", [0, 101, -3])
 async def test_limit_out_of_range(
     schema: strawberry.Schema, store: FakeReadModel, limit: int

@@ -78,3 +78,66 @@ async def test_a_failing_version_read_disables_the_cache() -> None:
     async with version.running():
         await asyncio.sleep(0.05)
         assert version.current is None
+
+
+class SizedApp:
+    """Answers a POST whose body is a decimal size with a response body of that many bytes,
+    in 64 KB chunks."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.calls += 1
+        size = int((await receive())["body"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        chunks = [b"d" * min(64 * 1024, size - start) for start in range(0, size, 64 * 1024)]
+        for i, chunk in enumerate(chunks):
+            await send(
+                {"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1}
+            )
+
+
+async def test_the_cache_is_bounded_in_bytes_evicting_the_least_recently_used() -> None:
+    app, version = SizedApp(), DataVersion(no_version, 1)
+    version.current = 1
+    cache = ResponseCache(app, version, max_bytes=1_000_000)
+    transport = httpx.ASGITransport(app=cache)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        for size in (100_000, 100_001, 100_002):
+            await c.post("/graphql", content=str(size).encode())
+        await c.post("/graphql", content=b"100000")  # a hit: now the most recently used
+        assert app.calls == 3
+        assert 300_000 < cache.bytes < 301_000
+        for size in range(120_000, 120_007):  # 840 KB more than fits with the first three
+            await c.post("/graphql", content=str(size).encode())
+        assert cache.bytes <= 1_000_000
+        app.calls = 0
+        await c.post("/graphql", content=b"100000")  # kept: used recently
+        await c.post("/graphql", content=b"100001")  # evicted: the least recently used
+        assert app.calls == 1
+
+
+async def test_a_response_above_an_eighth_of_the_budget_is_never_cached() -> None:
+    app, version = SizedApp(), DataVersion(no_version, 1)
+    version.current = 1
+    cache = ResponseCache(app, version, max_bytes=1_000_000)
+    transport = httpx.ASGITransport(app=cache)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        small = await c.post("/graphql", content=b"100000")
+        first = await c.post("/graphql", content=b"200000")
+        again = await c.post("/graphql", content=b"200000")
+    assert len(first.content) == len(again.content) == 200_000  # answered in full, not kept
+    assert len(small.content) == 100_000
+    assert app.calls == 3
+    assert cache.bytes < 125_000  # only the small one
+
+
+async def test_a_zero_byte_budget_caches_nothing() -> None:
+    app, version = SizedApp(), DataVersion(no_version, 1)
+    version.current = 1
+    transport = httpx.ASGITransport(app=ResponseCache(app, version, max_bytes=0))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        await c.post("/graphql", content=b"10")
+        await c.post("/graphql", content=b"10")
+    assert app.calls == 2
