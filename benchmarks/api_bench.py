@@ -7,6 +7,16 @@ very same response body as a constant, so the ratio is what GraphQL parsing/vali
 plus the MongoDB reads cost. Rounds alternate the servers to share the machine's noise; the best
 round of each is kept. The load is bounded in time and only goes to 127.0.0.1.
 
+A second baseline also sends the API's four security headers (services/http_policy.py): uvicorn
+speaks HTTP/1.1 here through the pure-Python h11, which validates and scans every header, so
+these four add 12 % to a plain endpoint's instructions per request (counted with valgrind,
+through uvicorn's protocol in process: more than Starlette's routing and endpoint take). Against
+that baseline, the ratio is what the API's code costs, not what its headers cost to send.
+
+Besides requests per second, each server's CPU time per request is read from /proc (Linux) over
+each round, the median of the rounds printed: on this shared 2-core machine a round's throughput
+swings by 10 % and more with the neighbours' load, CPU per request by 1 - 2 %.
+
 The cache-miss path (response cache off) runs twice, limits on and off, in the same run:
 - on: the defaults (door limits, cost analysis, execution timeout) plus rate limiting, with a
   bucket too large to ever throttle (every request comes from 127.0.0.1), so it only costs;
@@ -28,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import socket
 import statistics
@@ -46,7 +57,8 @@ sys.path.insert(0, str(ROOT))
 # earlier answers up to 12 % slower than an identical one started later (an A/A run shows it),
 # and the mirrored pairs cancel that out.
 UNCACHED = ("app-uncached", "app-uncached-nolimits", "app-uncached-nolimits#2", "app-uncached#2")
-KINDS = ("baseline", "app", *UNCACHED)
+BASELINES = ("baseline", "baseline-headers")
+KINDS = (*BASELINES, "app", *UNCACHED)
 CONTRACT_QUERY = (ROOT / "schema" / "contract_query.graphql").read_text()
 VARIABLES = {"a": "ai-software-engineer", "b": "ai-product-manager"}
 
@@ -58,7 +70,11 @@ def free_port() -> int:
 
 
 async def seed_aggregates(mongo_uri: str, database: str) -> None:
-    """Aggregates of the seed-page market, computed by the consumer's own pure batch plan."""
+    """Aggregates of the seed-page market, computed by the consumer's own pure batch plan.
+
+    Written directly, not through the consumer's store, which also writes every posting with
+    its indexes: 112 s for the seed page here.
+    """
     from pymongo import AsyncMongoClient
 
     from rolepulse.consumers.decode import decode
@@ -75,6 +91,8 @@ async def seed_aggregates(mongo_uri: str, database: str) -> None:
     plan = plan_batch(transitions, {}, set())
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
     for (kind, doc_id), inc in plan.increments.items():
+        if kind not in COLLECTION_OF_KIND:
+            continue  # filter rollups: the contract query reads the role and market documents
         await client[database][COLLECTION_OF_KIND[kind]].update_one(
             {"_id": doc_id}, {"$inc": inc}, upsert=True
         )
@@ -101,16 +119,19 @@ LIMITS: dict[str, dict[str, Any]] = {
 def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -> None:
     import uvicorn
 
-    if kind == "baseline":
+    if kind in BASELINES:
         from starlette.applications import Starlette
         from starlette.requests import Request
         from starlette.responses import Response
         from starlette.routing import Route
 
+        from rolepulse.services.http_policy import SECURITY_HEADERS
+
         body = Path(body_file).read_bytes()
+        headers = dict(SECURITY_HEADERS) if kind == "baseline-headers" else None
 
         async def endpoint(_: Request) -> Response:
-            return Response(body, media_type="application/json")
+            return Response(body, media_type="application/json", headers=headers)
 
         app: Any = Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
     else:
@@ -130,8 +151,8 @@ def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-async def load(port: int, seconds: float, concurrency: int) -> float:
-    """Requests per second answered with 200 during `seconds`, `concurrency` at a time.
+async def load(port: int, seconds: float, concurrency: int) -> tuple[int, float]:
+    """Requests answered with 200 during `seconds`, `concurrency` at a time, and the seconds.
 
     A bare keep-alive HTTP/1.1 client on asyncio streams: a full client library costs more CPU
     per request than the baseline server and would cap both sides at the client's speed.
@@ -163,7 +184,17 @@ async def load(port: int, seconds: float, concurrency: int) -> float:
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done / (time.perf_counter() - started)
+    return done, time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` (Linux /proc; NaN elsewhere)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def limits_ab(
@@ -264,6 +295,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of load per server")
     parser.add_argument("--ab-rounds", type=int, default=20)
     parser.add_argument("--ab-calls", type=int, default=100)
     parser.add_argument("--ab-concurrency", type=int, default=1)
@@ -283,44 +315,45 @@ def main() -> None:
         asyncio.run(seed_aggregates(services.mongo_uri, args.database))
         ports = {kind: free_port() for kind in KINDS}
         body_file = Path(services.run_dir) / "contract-response.json"
-        procs = []
+        procs: dict[str, subprocess.Popen[bytes]] = {}
         try:
             common = ["--mongo-uri", services.mongo_uri, "--database", args.database]
             common += ["--body-file", str(body_file)]
             for kind in ("app", *UNCACHED):
                 cmd = [sys.executable, __file__, "--serve", kind, "--port", str(ports[kind])]
-                procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
+                procs[kind] = subprocess.Popen([*cmd, *common], env=os.environ)
                 wait_ready(ports[kind])
             body = httpx.post(
                 f"http://127.0.0.1:{ports['app']}/graphql",
                 json={"query": CONTRACT_QUERY, "variables": VARIABLES},
             ).content
             body_file.write_bytes(body)
-            cmd = [
-                sys.executable,
-                __file__,
-                "--serve",
-                "baseline",
-                "--port",
-                str(ports["baseline"]),
-            ]
-            procs.append(subprocess.Popen([*cmd, *common], env=os.environ))
-            wait_ready(ports["baseline"])
+            for kind in BASELINES:
+                cmd = [sys.executable, __file__, "--serve", kind, "--port", str(ports[kind])]
+                procs[kind] = subprocess.Popen([*cmd, *common], env=os.environ)
+                wait_ready(ports[kind])
+            for kind in KINDS:  # not counted: a fresh server answers its first requests slower
+                asyncio.run(load(ports[kind], args.warmup, args.concurrency))
             best = dict.fromkeys(KINDS, 0.0)
+            cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}  # µs per request
             limits_ratios = []
             for round_ in range(args.rounds):
                 # Every other round in reverse: a server measured right after another one
                 # (e.g. after the cached app's burst) is measurably slower here, whatever it is.
                 rates = {}
                 for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
-                    rates[kind] = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
+                    used = cpu_seconds(procs[kind].pid)
+                    done, took = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
+                    used = cpu_seconds(procs[kind].pid) - used
+                    rates[kind] = done / took
                     best[kind] = max(best[kind], rates[kind])
+                    cpu[kind].append(used / done * 1e6)
                 on = rates["app-uncached"] + rates["app-uncached#2"]
                 limits_ratios.append(
                     on / (rates["app-uncached-nolimits"] + rates["app-uncached-nolimits#2"])
                 )
         finally:
-            for p in procs:
+            for p in procs.values():
                 p.terminate()
                 p.wait(timeout=10)
         ab = asyncio.run(
@@ -333,13 +366,32 @@ def main() -> None:
             )
         )
     base = best["baseline"]
+    # CPU per request: the median of the rounds; "x" columns: baseline / this, >1 is faster.
+    cpu_us = {kind: statistics.median(values) for kind, values in cpu.items()}
+    pair = {kind: (best[kind], cpu_us[kind]) for kind in (*BASELINES, "app")}
+    for kind in ("app-uncached", "app-uncached-nolimits"):  # two servers each: their mean
+        pair[kind] = (
+            (best[kind] + best[f"{kind}#2"]) / 2,
+            (cpu_us[kind] + cpu_us[f"{kind}#2"]) / 2,
+        )
     print(f"contract query response: {len(body)} bytes, concurrency {args.concurrency}")
-    print(f"baseline (plain Starlette JSON): {base:8.0f} req/s  1.000x")
-    print(f"contract query, response cache:  {best['app']:8.0f} req/s  {best['app'] / base:.3f}x")
-    uncached = (best["app-uncached"] + best["app-uncached#2"]) / 2
-    print(f"contract query, no cache:        {uncached:8.0f} req/s  {uncached / base:.3f}x")
-    bare = (best["app-uncached-nolimits"] + best["app-uncached-nolimits#2"]) / 2
-    print(f"same, limits off:                {bare:8.0f} req/s  {bare / base:.3f}x")
+    print(
+        f"{'':34} {'req/s':>8} {'x':>6} {'x hdrs':>6}   {'CPU µs/req':>10} {'x':>6} {'x hdrs':>6}"
+    )
+    rows = [
+        ("baseline (plain Starlette JSON):", "baseline"),
+        ("same, plus the security headers:", "baseline-headers"),
+        ("contract query, response cache:", "app"),
+        ("contract query, no cache:", "app-uncached"),
+        ("same, limits off:", "app-uncached-nolimits"),
+    ]
+    for label, kind in rows:
+        rate, us = pair[kind]
+        print(
+            f"{label:34} {rate:8.0f} {rate / base:6.3f} {rate / best['baseline-headers']:6.3f}   "
+            f"{us:10.1f} "
+            f"{cpu_us['baseline'] / us:6.3f} {cpu_us['baseline-headers'] / us:6.3f}"
+        )
     # Per round, then the median: the two servers measured in the same stretch of noise.
     ratio = statistics.median(limits_ratios)
     rounds = ", ".join(f"{r:.3f}" for r in limits_ratios)

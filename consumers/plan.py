@@ -7,7 +7,7 @@ what it returns, inside one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from rolepulse.domain.aggregates import (
@@ -135,6 +135,10 @@ class TimedPlan:
     steps: list[WeekStep]  # in event-time order, one per ISO week; usually one
     applied_event_ids: list[str]
     duplicate_events: int
+    # Whether a posting is the one its cluster counts through (`counted` on the posting), for
+    # every member of each cluster whose representative the batch may have moved; a posting
+    # absent here keeps its stored flag (see `counted_flags`).
+    counted: dict[str, bool] = field(default_factory=dict)
 
 
 def plan_by_week(
@@ -171,7 +175,36 @@ def plan_by_week(
         steps=steps,
         applied_event_ids=applied,
         duplicate_events=duplicates,
+        counted=counted_flags(prior, states, changed),
     )
+
+
+def counted_flags(
+    prior: Mapping[str, PostingState],
+    final: Mapping[str, PostingState],
+    changed: Iterable[str],
+) -> dict[str, bool]:
+    """Representative flags of every member of the clusters a non-neutral change touched.
+
+    Postings carry `counted` so that figures computed from postings (filters the rollups cannot
+    answer) count a job posted on several boards once, through the member the aggregates count.
+    Only a non-neutral change can move a cluster's representative, and the store has loaded
+    every member of such a cluster (`cluster_lookups`), so the flags computed here are exact; a
+    neutral change (a re-observation) leaves its cluster's flags as stored.
+    """
+    clusters: set[str] = set()
+    for key in changed:
+        before, after = prior.get(key), final[key]
+        if before is not None and _neutral(before, after):
+            continue
+        clusters.update(c for c in (_cluster_of(before), _cluster_of(after)) if c is not None)
+    flags: dict[str, bool] = {}
+    for cluster, members in members_by_cluster(final).items():
+        if cluster in clusters:
+            rep = representative(members)
+            for m in members:
+                flags[m.posting_key] = rep is not None and m.posting_key == rep.posting_key
+    return flags
 
 
 def _week_segments(transitions: Sequence[Transition]) -> list[tuple[str, list[Transition]]]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient, ReplaceOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,15 +35,19 @@ from pymongo.asynchronous.database import AsyncDatabase
 from rolepulse.consumers.documents import as_utc, doc_to_state, state_to_doc
 from rolepulse.consumers.faults import NO_FAULTS, Faults
 from rolepulse.consumers.plan import ClusterLookups, TimedPlan, cluster_lookups, plan_by_week
-from rolepulse.domain.aggregates import DocRef, add_increments
+from rolepulse.domain.aggregates import CELL, SKILL, TOTAL, DocRef, add_increments
 from rolepulse.domain.clusters import slot, slots
 from rolepulse.domain.history import week_monday_utc, weekly_increments
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
+from rolepulse.domain.rollups import add_in_place, decode_payload, encode_payload, rollup_fields
 from rolepulse.schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
+from rolepulse.schema.postings_indexes import DRILL_DOWN_INDEXES
 
 Doc = dict[str, Any]
 
 COLLECTION_OF_KIND = {"role": "role_aggregates", "market": "market_aggregates"}
+# Rollups (rolepulse/domain/rollups.py): counters as one JSON payload per document, field `c`.
+ROLLUP_COLLECTIONS = {CELL: "role_cells", SKILL: "role_skills", TOTAL: "role_totals"}
 # The dead-letter topic keeps a reject's full bytes; the database keeps enough to read the cause.
 MAX_STORED_REJECT_BYTES = 64 * 1024
 # SecantusDB checks every document an `$in` matched against the whole list (DESIGN.md), so an
@@ -120,6 +124,8 @@ class MongoBatchStore:
         self._db: AsyncDatabase[Doc] = client[database]
         self._faults = faults
         self._reads = 0  # postings read by the transaction attempt in flight
+        # Stored `counted` flags of the postings the attempt in flight read (None: never set).
+        self._counted: dict[str, bool | None] = {}
 
     async def ensure_indexes(self) -> None:
         # Secondary indexes of `postings` make every insert dearer on SecantusDB (2,000 inserts:
@@ -133,6 +139,14 @@ class MongoBatchStore:
         await self._db.postings.create_index([("cluster_slot", 1)])
         await self._db.postings.create_index([("cluster_id", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
+        # Filtered figures (rolepulse/domain/rollups.py): a role's cells are read by role (an
+        # `_id` prefix range is a collection scan on SecantusDB). Their postings path reads
+        # through the drill-down's indexes (schema/postings_indexes.py), none of its own.
+        await self._db.role_cells.create_index([("role", 1)])
+        # The drill-down (the API's `postings`): per order and driving dimension, open postings
+        # only (partial), each about 0.05 - 0.1 ms more per posting written here.
+        for spec in DRILL_DOWN_INDEXES:
+            await self._db.postings.create_index(list(spec.keys), **spec.create_kwargs())
 
     async def apply(self, batch: Sequence[Delivered]) -> BatchResult:
         """Apply `batch` exactly once; retried whole on transient transaction errors."""
@@ -148,6 +162,7 @@ class MongoBatchStore:
 
     async def _apply_in(self, s: AsyncClientSession, batch: Sequence[Delivered]) -> BatchResult:
         self._reads = 0
+        self._counted = {}
         accepted = [m for m in batch if m.transition is not None]
         keys = sorted({transition_key(m.transition) for m in accepted if m.transition})
         docs = {d["_id"]: d for d in await self._find_in(s, "_id", keys)}
@@ -183,6 +198,8 @@ class MongoBatchStore:
             query = {field: {"$in": list(values[i : i + IN_CHUNK])}}
             out += await self._db.postings.find(query, session=s).to_list()
         self._reads += len(out)
+        for d in out:
+            self._counted[d["_id"]] = d.get("counted")
         return out
 
     async def _load_clusters(
@@ -222,16 +239,23 @@ class MongoBatchStore:
             if key in known:  # applied without changing the state: its id is still recorded
                 states[key] = known[key]
         inserts: list[Doc] = []
-        replaces: list[ReplaceOne[Doc]] = []
+        replaces: list[ReplaceOne[Doc] | UpdateOne] = []
         for key, state in states.items():
             log = [*(docs[key].get("events", ()) if key in docs else ()), *new_events.get(key, ())]
             doc: Doc = dict(state_to_doc(state)) | {"events": _newest_events(log)}
             if doc["cluster_key"] is not None:
                 doc["cluster_slot"] = slot(doc["cluster_key"], state.first_seen_at)
+            counted = plan.counted.get(key, self._counted.get(key))
+            if counted is not None:
+                doc["counted"] = counted
             if key in plan.inserts:
                 inserts.append(doc)
             else:
                 replaces.append(ReplaceOne({"_id": key}, doc))
+        # Members whose own state stands but whose cluster now counts through another member.
+        for key, counted in sorted(plan.counted.items()):
+            if key not in states and self._counted.get(key) != counted:
+                replaces.append(UpdateOne({"_id": key}, {"$set": {"counted": counted}}))
         if inserts:
             # Plain inserts are the cheapest write on both servers (DESIGN.md).
             await self._db.postings.insert_many(inserts, ordered=False, session=s)
@@ -253,6 +277,9 @@ class MongoBatchStore:
         for kind, collection in COLLECTION_OF_KIND.items():
             incs = {doc_id: inc for (k, doc_id), inc in total.items() if k == kind}
             writes += await self._add_to(s, self._db[collection], incs)
+        for kind, collection in ROLLUP_COLLECTIONS.items():
+            incs = {doc_id: inc for (k, doc_id), inc in total.items() if k == kind}
+            writes += await self._add_to_rollups(s, kind, self._db[collection], incs)
         writes += await self._write_weeks(s, _weekly_steps(plan))
         if writes:
             # Readers cache responses per version: any change of the figures must bump it.
@@ -275,6 +302,34 @@ class MongoBatchStore:
             for i in ids
         ]
         await collection.bulk_write(ops, ordered=True, session=s)
+        return len(ops)
+
+    async def _add_to_rollups(
+        self,
+        s: AsyncClientSession,
+        kind: str,
+        collection: AsyncCollection[Doc],
+        incs: Mapping[str, Doc],
+    ) -> int:
+        """As `_add_to`, on JSON payloads; a rollup whose counters all reach zero is deleted, so
+        the number of rollups follows what is open (a city that had one posting leaves none)."""
+        if not incs:
+            return 0
+        ids = sorted(incs)
+        stored: dict[str, Doc] = {}
+        for start in range(0, len(ids), IN_CHUNK):  # short `$in` lists (IN_CHUNK)
+            query = {"_id": {"$in": ids[start : start + IN_CHUNK]}}
+            stored |= {d["_id"]: d async for d in collection.find(query, session=s)}
+        ops: list[ReplaceOne[Doc] | DeleteOne] = []
+        for i in ids:
+            counters = add_in_place(decode_payload(stored.get(i, {}).get("c")), incs[i])
+            if counters:
+                doc = {"_id": i, **rollup_fields(kind, i), "c": encode_payload(counters)}
+                ops.append(ReplaceOne({"_id": i}, doc, upsert=True))
+            elif i in stored:
+                ops.append(DeleteOne({"_id": i}))
+        if ops:
+            await collection.bulk_write(ops, ordered=True, session=s)
         return len(ops)
 
     async def _write_weeks(

@@ -1,5 +1,6 @@
-"""Recompute every aggregate from the stored postings and list where the stored ones differ;
-check the sanity of what a recomputation cannot see (the stream clock, sweeps that emptied roles).
+"""Recompute every aggregate and rollup from the stored postings and list where the stored ones
+differ (the postings' `counted` flags included); check the sanity of what a recomputation cannot
+see (the stream clock, sweeps that emptied roles).
 """
 
 from __future__ import annotations
@@ -11,23 +12,67 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from rolepulse.consumers.documents import as_utc, doc_to_state
-from rolepulse.consumers.store import COLLECTION_OF_KIND, stream_time
+from rolepulse.consumers.store import COLLECTION_OF_KIND, ROLLUP_COLLECTIONS, stream_time
 from rolepulse.consumers.sweeper import SWEEPS
-from rolepulse.domain.aggregates import DocRef
-from rolepulse.domain.clusters import recompute
+from rolepulse.domain.aggregates import DocRef, add_increments
+from rolepulse.domain.clusters import members_by_cluster, recompute, representative
 from rolepulse.domain.expiry import RoleSweep
+from rolepulse.domain.lifecycle import PostingState
+from rolepulse.domain.rollups import decode_payload, encode_payload, prune, rollup_fields
 from rolepulse.domain.sanity import SweepRecord, clock_problems, emptied_roles
 
 
 async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     """One line per counter whose stored value differs from the recomputation; [] when equal."""
-    states = {doc["_id"]: doc_to_state(doc) async for doc in db.postings.find({})}
+    states: dict[str, PostingState] = {}
+    flags: dict[str, bool] = {}
+    async for doc in db.postings.find({}, {"events": 0}):
+        states[doc["_id"]] = doc_to_state(doc)
+        flags[doc["_id"]] = bool(doc.get("counted"))
     expected = recompute(states)
     stored: dict[DocRef, dict[str, int]] = {}
     for kind, collection in COLLECTION_OF_KIND.items():
         async for doc in db[collection].find({}):
             stored[(kind, str(doc["_id"]))] = flatten(doc, exclude={"_id"})
-    return diff(expected, stored)
+    for kind, collection in ROLLUP_COLLECTIONS.items():
+        async for doc in db[collection].find({}):
+            stored[(kind, str(doc["_id"]))] = flatten(decode_payload(doc.get("c")))
+    return diff(expected, stored) + counted_differences(states, flags)
+
+
+def counted_keys(states: Mapping[str, PostingState]) -> set[str]:
+    """The postings that should carry `counted: true`: each cluster's representative."""
+    reps = (representative(members) for members in members_by_cluster(states).values())
+    return {rep.posting_key for rep in reps if rep is not None}
+
+
+def rebuilt_documents(states: Mapping[str, PostingState]) -> dict[str, list[dict[str, Any]]]:
+    """Every aggregate and rollup document recomputed from `states`, by collection, in the shape
+    the consumer writes them (deploy/RUNBOOK.md: rebuilding aggregates from postings)."""
+    out: dict[str, list[dict[str, Any]]] = {
+        c: [] for c in (*COLLECTION_OF_KIND.values(), *ROLLUP_COLLECTIONS.values())
+    }
+    for (kind, doc_id), counters in recompute(states).items():
+        if kind in COLLECTION_OF_KIND:
+            out[COLLECTION_OF_KIND[kind]].append(add_increments({"_id": doc_id}, counters))
+        else:
+            payload = encode_payload(prune(add_increments({}, counters)))
+            doc = {"_id": doc_id, **rollup_fields(kind, doc_id), "c": payload}
+            out[ROLLUP_COLLECTIONS[kind]].append(doc)
+    return out
+
+
+def counted_differences(
+    states: Mapping[str, PostingState], stored: Mapping[str, bool]
+) -> list[str]:
+    """A line per posting whose `counted` flag is not whether it represents its cluster."""
+    reps = counted_keys(states)
+    expected = {key: key in reps for key in states}
+    return [
+        f"postings/{key} counted: stored {stored.get(key, False)}, recomputed {want}"
+        for key, want in sorted(expected.items())
+        if stored.get(key, False) != want
+    ]
 
 
 async def sanity_problems(

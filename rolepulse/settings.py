@@ -201,6 +201,9 @@ class ApiSettings(BaseSettings):
     # graphql-transport-ws: a websocket that sends no connection_init within this is closed
     # with 4408, so idle sockets cannot pile up.
     ws_connection_init_timeout_s: float = Field(default=3.0, gt=0)
+    # Subscriptions one websocket may hold open at once (strawberry's default is 100); each is
+    # a task and a place in a live-updates group. A subscribe over it gets an error message.
+    ws_max_subscriptions: int = Field(default=20, ge=1)
 
     @model_validator(mode="after")
     def _check_rate_limit(self) -> Self:

@@ -6,6 +6,8 @@ Collections (database `rolepulse` by default):
 - `market_aggregates`: one document `_id: "market"` (`MarketAggregateDoc`).
 - `role_weekly`: one document per role and ISO week of event time, `_id: "<role>|<YYYY-Www>"`
   (`RoleWeeklyDoc`): the role's counters as of the end of that week.
+- `role_cells`, `role_skills`, `role_totals`: the rollups filtered figures are read from
+  (`RollupDoc`; rolepulse/domain/rollups.py): per role and metro, per role and skill, per role.
 - `consumer_offsets`: `_id: "<topic>|<partition>"` (`OffsetDoc`): written in the same transaction
   as the batch it covers; the minimum `max_event_at` over partitions is the stream's watermark.
 - `rejects`: events the consumer could not accept, with the reason (mirrors `postings.dlq`).
@@ -61,6 +63,10 @@ class PostingDoc(TypedDict):
     cluster_slot: NotRequired[str]
     last_observed_at: datetime | None  # what expiry is measured from
     closed_reason: str | None  # "closed" | "expired" | None while open
+    # Whether the aggregates count this posting's job through it (its cluster's representative;
+    # rolepulse/domain/clusters.py): figures computed from postings read only these. Written by
+    # the store beside the state; absent on postings an older consumer wrote.
+    counted: NotRequired[bool]
     # The posting's latest applied events, oldest first (at most 64): a redelivery is
     # recognised by its id, a different event reusing an id by its digest.
     events: NotRequired[list[AppliedEventDoc]]  # written by the store beside the state
@@ -106,6 +112,20 @@ class RoleWeeklyDoc(RoleAggregateDoc, total=False):
     role: str
     week: str  # ISO week "YYYY-Www"; labels sort chronologically as strings
     week_start: datetime  # its Monday, 00:00 UTC
+
+
+class RollupDoc(TypedDict, total=False):
+    """A rollup: a figure set (role-document shape plus `company_pay`, `first_seen`,
+    `salary_source`) as one compact JSON string, `c`, which no server reads into: the consumer
+    replaces whole documents, and SecantusDB's cost grows with BSON fields, not string length.
+    In `role_cells` the figure sets sit under "<seniority>|<work mode>" keys, one per sub-cell.
+    """
+
+    _id: str  # "<role>|<metro or ''>", "<role>|<skill>" or "<role>"
+    role: str
+    metro: str | None  # role_cells only
+    skill: str  # role_skills only
+    c: str  # JSON counters, names escaped as in every counter map (encode_key)
 
 
 class OffsetDoc(TypedDict, total=False):

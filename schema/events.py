@@ -104,7 +104,9 @@ class PostingEventV1(_Model):
     """One JSON object per Kafka message on topic `postings`, keyed "<source>:<source_id>"."""
 
     # The JSON Schema states the rule the model validator below enforces, so producers that only
-    # read the schema file learn it too.
+    # read the schema file learn it too. A company is optional: boards publish postings without
+    # one ("Confidential", a staffing agency's client), and such a posting still counts in its
+    # role (it joins no company figure and no cross-board cluster).
     model_config = ConfigDict(
         extra="ignore",
         frozen=True,
@@ -113,11 +115,8 @@ class PostingEventV1(_Model):
             "then": {
                 "properties": {
                     "posting": {
-                        "required": ["title", "company"],
-                        "properties": {
-                            "title": {"type": "string", "minLength": 1},
-                            "company": {"type": "string", "minLength": 1},
-                        },
+                        "required": ["title"],
+                        "properties": {"title": {"type": "string", "minLength": 1}},
                     }
                 }
             },
@@ -136,13 +135,9 @@ class PostingEventV1(_Model):
     last_observed_at: EventTime | None = None
 
     @model_validator(mode="after")
-    def _observed_needs_title_and_company(self) -> PostingEventV1:
-        if self.event_type == "posting.observed":
-            missing = [f for f in ("title", "company") if not getattr(self.posting, f)]
-            if missing:
-                raise ValueError(
-                    f"posting.observed requires posting.{' and posting.'.join(missing)}"
-                )
+    def _observed_needs_a_title(self) -> PostingEventV1:
+        if self.event_type == "posting.observed" and not self.posting.title:
+            raise ValueError("posting.observed requires posting.title")
         if self.reason is not None and self.event_type != "posting.closed":
             raise ValueError("reason is only allowed on posting.closed")
         if self.reason == "expired" and self.last_observed_at is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from starlette.applications import Starlette
@@ -17,23 +17,30 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp, Lifespan
+from starlette.types import ASGIApp, Lifespan, Scope
 from starlette.websockets import WebSocket
 from strawberry.extensions import DisableIntrospection
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.services.data_version import DataVersion
+from rolepulse.services.direct_route import DirectRoute
 from rolepulse.services.graphiql import GraphiQLAssets, load_graphiql
 from rolepulse.services.graphql.context import Context, build_context
 from rolepulse.services.graphql.guard import HTTP_CODES, GuardedGraphQL, limit_validation_work
 from rolepulse.services.graphql.schema import build_schema
+from rolepulse.services.graphql.subscriptions import LiveUpdates
 from rolepulse.services.http_policy import SECURITY_HEADERS, SecurityHeaders, cors
 from rolepulse.services.limits import DoorLimits, RequestLimits, error_body
-from rolepulse.services.ratelimit import ADMISSION_SCOPE_KEY, rate_limit_gate
+from rolepulse.services.ratelimit import (
+    ADMISSION_SCOPE_KEY,
+    Admission,
+    ClientIdentity,
+    rate_limit_gate,
+)
 from rolepulse.services.read_model import ReadModel
 from rolepulse.services.response_cache import ResponseCache
-from rolepulse.services.websocket import subscriptions_only
+from rolepulse.services.websocket import SubscriptionAdmission, subscriptions_only
 from rolepulse.settings import ApiSettings
 
 log = logging.getLogger(__name__)
@@ -68,6 +75,8 @@ class RolepulseGraphQL(GuardedGraphQL):
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
             allowed_origins=settings.cors_origins,
+            # Each subscription holds a task and a place in a live-updates group until it ends.
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
         )
         self._read_model = read_model
         self._roles = roles
@@ -75,6 +84,10 @@ class RolepulseGraphQL(GuardedGraphQL):
         self.graphql_transport_ws_handler_class = subscriptions_only(settings.max_query_tokens)
         self.execution_timeout_s = settings.execution_timeout_s
         limit_validation_work(settings.max_validation_work)
+        # Set by create_app: the live-updates hub subscriptions join, and (rate limiting on) the
+        # bucket of a websocket's client, which the HTTP-only gate never sees.
+        self.live: LiveUpdates | None = None
+        self.websocket_admission: Callable[[Scope], Admission] | None = None
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Strawberry's own page loads GraphiQL from a CDN; ours loads the packaged copy.
@@ -88,6 +101,11 @@ class RolepulseGraphQL(GuardedGraphQL):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        if isinstance(request, WebSocket):
+            # One context per socket: every subscribe on it is charged to its client's bucket.
+            make = self.websocket_admission
+            admission = make(request.scope) if make is not None else None
+            return build_context(self._read_model, self._roles, admission, live=self.live)
         # Set by RateLimitGate when rate limiting is on: the caller's bucket, for the cost check.
         admission = request.scope.get(ADMISSION_SCOPE_KEY)
         return build_context(self._read_model, self._roles, admission)
@@ -103,18 +121,27 @@ def create_app(
 ) -> Starlette:
     """Build the Starlette app over `read_model`; `roles` is the taxonomy (slug -> RoleInfo).
 
-    With `data_version`, identical GraphQL POSTs are answered from a response cache while the
-    data version stands still (see services/response_cache.py, services/data_version.py).
+    With `data_version`, subscriptions are pushed as it changes (services/graphql/subscriptions.py)
+    and, with `settings.response_cache`, identical GraphQL POSTs are answered from a response
+    cache while it stands still (see services/response_cache.py, services/data_version.py).
     """
     graphiql = load_graphiql() if settings.graphiql_enabled else None
     view = RolepulseGraphQL(read_model, roles, settings, graphiql)
     graphql: ASGIApp = view
     if data_version is not None:
-        graphql = ResponseCache(graphql, data_version, max_bytes=settings.cache_max_bytes)
+        view.live = LiveUpdates(data_version, lambda: build_context(read_model, roles))
+        if settings.response_cache:
+            graphql = ResponseCache(graphql, data_version, max_bytes=settings.cache_max_bytes)
     if settings.rate_limit:
         # Outside the cache, so answers from memory are charged too and carry the caller's
         # live throttleStatus rather than the one stored with the cached body.
-        graphql = rate_limit_gate(graphql, settings)
+        gate = rate_limit_gate(graphql, settings)
+        graphql = gate
+        # The same buckets for websockets, which reach the view past the HTTP-only gate.
+        identity = ClientIdentity(settings.rate_limit_key_header, settings.rate_limit_keys())
+        view.websocket_admission = lambda scope: SubscriptionAdmission(
+            gate.limiter, identity(scope)
+        )
     # Outermost: a refused request costs no cache lookup, no parsing, no execution.
     graphql = RequestLimits(graphql, DoorLimits.from_settings(settings))
 
@@ -142,7 +169,11 @@ def create_app(
         body = error_body(exc.detail, code)
         return Response(body, exc.status_code, exc.headers, media_type="application/json")
 
-    middleware = [Middleware(cors, origins=settings.cors_origins)]
+    middleware = [
+        Middleware(cors, origins=settings.cors_origins),
+        # Innermost: a GraphQL POST skips the router; services/direct_route.py says why it may.
+        Middleware(DirectRoute, path="/graphql", endpoint=graphql),
+    ]
     if settings.security_headers:
         middleware.insert(0, Middleware(SecurityHeaders))  # outermost: CORS refusals get them too
     return Starlette(

@@ -14,6 +14,9 @@ How fast `current` follows a commit, i.e. how long a cached answer can be stale:
 - **poll** (a standalone mongod, or push switched off): the version document is read every
   `interval_s`, so a response lags a commit by at most one interval plus one read.
 After any error `current` is None until the version is known again.
+
+Listeners (`on_change`) are called whenever `current` changes, None included: live updates
+(services/graphql/subscriptions.py) re-resolve what their subscribers watch on each change.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +61,32 @@ class DataVersion:
         self._interval_s = interval_s
         self._watch = watch
         self._max_stale_s = max_stale_s
-        self.current: int | None = None  # None: unknown, so nothing is served from cache
+        self._current: int | None = None  # None: unknown, so nothing is served from cache
+        self._listeners: list[Callable[[], Any]] = []
         self.mode = "push" if watch is not None else "poll"
+
+    @property
+    def current(self) -> int | None:
+        return self._current
+
+    @current.setter
+    def current(self, version: int | None) -> None:
+        if version == self._current:
+            return  # a poll or a heartbeat that found nothing new: nobody needs waking
+        self._current = version
+        for listener in tuple(self._listeners):  # a listener may remove itself
+            listener()
+
+    def on_change(self, listener: Callable[[], Any]) -> Callable[[], None]:
+        """Call `listener` (synchronously, so it must not block) after every change of
+        `current`; returns the function that removes it."""
+        self._listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return remove
 
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the change stream; poll instead if the server has none."""

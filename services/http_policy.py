@@ -40,9 +40,11 @@ class SecurityHeaders:
 
     def __init__(self, app: ASGIApp, headers: Mapping[str, str] = SECURITY_HEADERS) -> None:
         self._app = app
+        # Encoded once: this runs for every response, the cached ones included.
         self._headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
         ]
+        self._names = frozenset(name for name, _ in self._headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,13 +53,18 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in self._headers if h[0] not in present)
-                message["headers"] = headers
+                message["headers"] = self._with_headers(message.get("headers", ()))
             await send(message)
 
         await self._app(scope, receive, send_with_headers)
+
+    def _with_headers(self, headers: Sequence[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        names = self._names
+        for name, _ in headers:
+            if name.lower() in names:  # the app set one of them: keep it, add the others
+                present = {name.lower() for name, _ in headers}
+                return [*headers, *(h for h in self._headers if h[0] not in present)]
+        return [*headers, *self._headers]
 
 
 def cors(app: ASGIApp, origins: Sequence[str]) -> ASGIApp:

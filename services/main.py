@@ -39,17 +39,14 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
         )
         read_model.attach(client[mongo.database])
         try:
-            if api.response_cache:
-                async with data_version.running():
-                    yield
-            else:
+            # Followed even with the response cache off: subscriptions are pushed by it.
+            async with data_version.running():
                 yield
         finally:
             read_model.detach()
             await client.close()
 
-    cache = data_version if api.response_cache else None
-    return create_app(read_model, roles, api, lifespan=lifespan, data_version=cache)
+    return create_app(read_model, roles, api, lifespan=lifespan, data_version=data_version)
 
 
 def serve(api: ApiSettings, mongo: MongoSettings) -> None:

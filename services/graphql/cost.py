@@ -11,6 +11,8 @@ without executing anything:
   (a `limit` of 10^6 is refused by the resolver before any work, so it costs no more than 100),
   or, for a list without one, a fixed size (the taxonomy's role count for `roles`, 8 for the
   top-8 skill lists; a list of scalars counts its elements). These are upper bounds of the data.
+  Some arguments add to their field's cost by value: a `filter` on a role costs what reading
+  its figures may cost (services/graphql/filters.py `filter_price`), once per role it filters.
   Introspection lists (`__Schema.types`, `__Type.fields`, ...) count their mean length over this
   schema, so GraphiQL's own introspection query is priced near what it returns, and `ofType`
   counts nothing below the schema's deepest type wrapping (`[X!]!`: 3), where it is always null.
@@ -28,9 +30,10 @@ adds nothing; validation then rejects them. `@skip`/`@include` are ignored: ever
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -67,8 +70,11 @@ from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import ValidationCache
 
 from rolepulse.domain.compare import TOP_SKILLS
+from rolepulse.domain.figures import MAX_BUCKETS
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.services.graphql.errors import LIMIT_MAX, WEEKS_MAX
+from rolepulse.services.graphql.filters import filter_price
+from rolepulse.services.postings_query import postings_filter_price
 from rolepulse.services.ratelimit import Admission, throttled_error
 
 # Arguments that bound a list's length, and the largest value each resolver accepts (larger
@@ -86,6 +92,8 @@ TOO_MANY_NODES = "TOO_MANY_NODES"
 REPORTED_MAX = 2**53 - 1
 
 Size = int | Fraction  # fractional only for introspection lists (mean lengths)
+# An argument priced by its value: (the request's value, or None when absent) -> added points.
+ArgumentPrice = Callable[[Any], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,9 @@ class _FieldPrice:
     size_default: int | None  # that argument's default in the schema
     size_cap: int  # the largest size the resolver accepts
     fixed_size: Size  # a list without a size argument: its documented size
+    argument_prices: tuple[tuple[str, ArgumentPrice], ...] = ()  # added once per field instance
+    # A list of a connection (`edges`): as long as the enclosing field's `first` says.
+    sized_by_page: bool = False
 
 
 _UNKNOWN = _FieldPrice(None, False, None, None, 1, 1)
@@ -128,20 +139,36 @@ class CostModel:
         size_caps: Mapping[str, int],
         list_sizes: Mapping[str, Size],
         default_list_size: int,
+        argument_prices: Mapping[str, Mapping[str, ArgumentPrice]] | None = None,
+        page_lists: Iterable[str] = (),
     ) -> CostModel:
         """Price every field of `schema` (introspection types included).
 
         `size_caps`: size argument -> largest accepted value. `list_sizes`: "Type.field" -> size
         of a list without a size argument (over the introspection sizes measured on `schema`);
-        any other list counts `default_list_size`.
+        any other list counts `default_list_size`. `page_lists`: "Type.field" lists of a
+        connection type (`edges`), as long as the size argument (`first`) of the field that
+        returned the connection; their `list_sizes` entry counts where none encloses them.
         """
+        paged = frozenset(page_lists)
         sizes = {**introspection_list_sizes(schema), **list_sizes}
         prices: dict[tuple[str, str], _FieldPrice] = {}
         for type_name, named in schema.type_map.items():
             if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
                 for field_name, definition in named.fields.items():
                     fixed = sizes.get(f"{type_name}.{field_name}", default_list_size)
-                    prices[type_name, field_name] = _price(definition, size_caps, fixed)
+                    price = _price(definition, size_caps, fixed)
+                    by_value = (argument_prices or {}).get(f"{type_name}.{field_name}", {})
+                    if by_value:
+                        price = dataclasses.replace(
+                            price,
+                            argument_prices=tuple(
+                                (a, f) for a, f in by_value.items() if a in definition.args
+                            ),
+                        )
+                    if f"{type_name}.{field_name}" in paged:
+                        price = dataclasses.replace(price, sized_by_page=True)
+                    prices[type_name, field_name] = price
         if schema.query_type is not None:  # the meta fields only the query root has
             prices[schema.query_type.name, "__schema"] = _price(SchemaMetaFieldDef, {}, 1)
             prices[schema.query_type.name, "__type"] = _price(TypeMetaFieldDef, {}, 1)
@@ -221,10 +248,26 @@ def _max_wrapping(schema: GraphQLSchema) -> int:
     return deepest
 
 
+# A named fragment's memo key: its name, the `ofType` depth and the enclosing connection's page
+# size (both change what it costs).
+_FragmentKey = tuple[str, int, Size | None]
+
+
 class _Frame:
     """One selection set being priced; folded into its parent frame when its end is reached."""
 
-    __slots__ = ("cost", "fragment", "index", "nodes", "parent", "selections", "size", "wrapping")
+    __slots__ = (
+        "cost",
+        "extra",
+        "fragment",
+        "index",
+        "nodes",
+        "page",
+        "parent",
+        "selections",
+        "size",
+        "wrapping",
+    )
 
     def __init__(
         self,
@@ -232,8 +275,10 @@ class _Frame:
         selections: tuple[SelectionNode, ...],
         *,
         size: Size | None = None,
-        fragment: tuple[str, int] | None = None,
+        fragment: _FragmentKey | None = None,
         wrapping: int = 0,
+        extra: int = 0,
+        page: Size | None = None,
     ) -> None:
         self.parent = parent
         self.selections = selections
@@ -246,11 +291,16 @@ class _Frame:
         self.fragment = fragment
         # How many `ofType` steps led here: below the schema's deepest wrapping, it is null.
         self.wrapping = wrapping
+        # What the field's arguments add to it by value (`argument_prices`), once.
+        self.extra = extra
+        # Inside a connection: the page size its `edges` hold (the field's `first`).
+        self.page = page
 
     def total(self) -> tuple[Size, int]:
         if self.size is None:  # operation, fragment or inline fragment: its selections only
             return self.cost, self.nodes
-        return 1 + self.size * self.cost, 1 + self.nodes  # the field itself counts 1 in both
+        # The field itself counts 1 in both, plus what its arguments add.
+        return 1 + self.extra + self.size * self.cost, 1 + self.nodes
 
 
 def analyze(
@@ -275,7 +325,7 @@ def analyze(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    memo: dict[tuple[str, int], tuple[Size, int]] = {}  # shared by the document's operations
+    memo: dict[_FragmentKey, tuple[Size, int]] = {}  # shared by the document's operations
     best = QueryCost(0, 0)
     for operation in operations:
         priced = _price_operation(model, operation, fragments, memo, variables)
@@ -288,7 +338,7 @@ def _price_operation(
     model: CostModel,
     operation: OperationDefinitionNode,
     fragments: Mapping[str, FragmentDefinitionNode],
-    memo: dict[tuple[str, int], tuple[Size, int]],
+    memo: dict[_FragmentKey, tuple[Size, int]],
     variables: Mapping[str, Any],
 ) -> QueryCost:
     schema = model.schema
@@ -302,7 +352,7 @@ def _price_operation(
         for v in operation.variable_definitions or ()
         if v.default_value is not None
     }
-    in_progress: set[tuple[str, int]] = set()
+    in_progress: set[_FragmentKey] = set()
     stack = [_Frame(root, tuple(operation.selection_set.selections))]
     while True:
         frame = stack[-1]
@@ -329,20 +379,39 @@ def _price_operation(
                 wrapping = frame.wrapping + 1
                 if wrapping > model.max_wrapping:
                     sub = None  # always null this deep: the field alone is in the response
-            size = _list_size(price, selection, variables, defaults) if price.is_list else 1
+            page: Size | None = None
+            if price.is_list and price.sized_by_page and frame.page is not None:
+                size = frame.page
+            else:
+                size = _list_size(price, selection, variables, defaults) if price.is_list else 1
+                if not price.is_list and price.size_argument is not None:
+                    # A connection (`postings(first:)`): its `edges` hold `first` elements.
+                    page = _list_size(price, selection, variables, defaults)
+            extra = 0
+            if price.argument_prices:
+                extra = _argument_cost(price, selection, variables, defaults)
             if sub is None or not sub.selections:
-                frame.cost += 1 + size if price.is_list else 1  # a scalar list: its elements
+                frame.cost += extra + (1 + size if price.is_list else 1)  # scalar list: elements
                 frame.nodes += 1
                 continue
             child = price.type if is_composite_type(price.type) else None
-            stack.append(_Frame(child, tuple(sub.selections), size=size, wrapping=wrapping))
+            stack.append(
+                _Frame(
+                    child,
+                    tuple(sub.selections),
+                    size=size,
+                    wrapping=wrapping,
+                    extra=extra,
+                    page=page,
+                )
+            )
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             parent = schema.get_type(condition.name.value) if condition else frame.parent
             selections = tuple(selection.selection_set.selections)
-            stack.append(_Frame(parent, selections, wrapping=frame.wrapping))
+            stack.append(_Frame(parent, selections, wrapping=frame.wrapping, page=frame.page))
         elif isinstance(selection, FragmentSpreadNode):
-            key = (selection.name.value, frame.wrapping)
+            key = (selection.name.value, frame.wrapping, frame.page)
             known = memo.get(key)
             if known is not None:
                 frame.cost += known[0]
@@ -354,7 +423,9 @@ def _price_operation(
             in_progress.add(key)
             parent = schema.get_type(definition.type_condition.name.value)
             selections = tuple(definition.selection_set.selections)
-            stack.append(_Frame(parent, selections, fragment=key, wrapping=frame.wrapping))
+            stack.append(
+                _Frame(parent, selections, fragment=key, wrapping=frame.wrapping, page=frame.page)
+            )
 
 
 def _list_size(
@@ -384,6 +455,25 @@ def _list_size(
     if not isinstance(value, int) or isinstance(value, bool):
         return price.size_cap
     return min(max(value, 0), price.size_cap)
+
+
+def _argument_cost(
+    price: _FieldPrice,
+    selection: FieldNode,
+    variables: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+) -> int:
+    total = 0
+    for name, priced in price.argument_prices:
+        node = next((a.value for a in selection.arguments or () if a.name.value == name), None)
+        value: Any = None
+        if isinstance(node, VariableNode):
+            key = node.name.value
+            value = variables[key] if key in variables else defaults.get(key)
+        elif node is not None:
+            value = value_from_ast_untyped(node, {**defaults, **variables})
+        total += priced(value)
+    return total
 
 
 class _Recording(Mapping[str, Any]):
@@ -488,8 +578,22 @@ def rolepulse_cost_model(schema: GraphQLSchema, roles: Mapping[str, RoleInfo]) -
             "RoleComparison.sharedSkills": TOP_SKILLS,
             "RoleComparison.uniqueToA": TOP_SKILLS,
             "RoleComparison.uniqueToB": TOP_SKILLS,
+            "Salary.histogram": MAX_BUCKETS,
+            # Sized by `postings(first:)` (page_lists); this many where nothing encloses them.
+            "PostingConnection.edges": LIMIT_MAX,
         },
         default_list_size=DEFAULT_LIST_SIZE,
+        page_lists=("PostingConnection.edges",),
+        # A filtered role reads rollups or postings (services/graphql/slicing.py); a comparison
+        # reads them for both of its roles.
+        argument_prices={
+            "Query.role": {"filter": filter_price},
+            "Query.compareRoles": {"filter": lambda value: 2 * filter_price(value)},
+            "Subscription.roleUpdated": {"filter": filter_price},
+            # A filtered page reads postings until it is full or its budget is spent, and its
+            # totalCount may count them (services/postings_query.py).
+            "Query.postings": {"filter": postings_filter_price},
+        },
     )
 
 

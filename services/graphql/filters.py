@@ -23,6 +23,28 @@ WorkModeEnum = strawberry.enum(
 MAX_FILTER_VALUES = 50  # per dimension: a filter is a question, not a data dump
 MAX_NAME_LENGTH = 200
 
+# Query cost (services/graphql/cost.py) of one role's figures under a filter, by what answers it
+# (rolepulse/domain/rollups.py). Cells: a few rollup documents summed, about what the rest of a
+# role's fields cost. Postings: up to MAX_POSTINGS_READ postings read (~0.5 s on SecantusDB),
+# priced at a fifth of the default budget so a client's bucket pays for two a second at most.
+# One skill alone comes from its rollup, but its company figures read postings: priced as those,
+# since the price is set before the query runs, not by which fields it selects.
+CELLS_FILTER_COST = 10
+POSTINGS_FILTER_COST = 1_000
+_CELL_INPUTS = frozenset({"metros", "seniorities", "workModes"})
+
+
+def filter_price(value: object) -> int:
+    """Points a `filter` argument adds to one role, from its value as the request gives it
+    (a dict of GraphQL field names, or None)."""
+    if not isinstance(value, dict):
+        return 0
+    # `skills: []` restricts nothing (all of no skills), so it is no dimension of its own.
+    given = {k for k, v in value.items() if v is not None and not (k == "skills" and v == [])}
+    if not given:
+        return 0
+    return CELLS_FILTER_COST if given <= _CELL_INPUTS else POSTINGS_FILTER_COST
+
 
 @strawberry.input(
     description="Restricts figures to the open postings matching every given dimension; "

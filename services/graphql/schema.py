@@ -1,4 +1,5 @@
-"""The schema: root query, performance extensions and error masking, plus SDL export."""
+"""The schema: root query and subscription, performance extensions and error masking, plus SDL
+export."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from rolepulse.services.graphql import resolvers
 from rolepulse.services.graphql.comparison import RoleComparison
 from rolepulse.services.graphql.cost import CostCache, CostLimiter, rolepulse_cost_model
 from rolepulse.services.graphql.errors import MASKED_MESSAGE, is_unexpected, log_errors
+from rolepulse.services.graphql.postings import PostingConnection, resolve_postings
+from rolepulse.services.graphql.subscriptions import LiveExecutor, Subscription
 from rolepulse.services.graphql.types import Market, Role
 from rolepulse.settings import ApiSettings
 from rolepulse.taxonomy import load_taxonomy
@@ -35,6 +38,11 @@ class Query:
     roles: list[Role] = strawberry.field(resolver=resolvers.roles)
     role: Role = strawberry.field(resolver=resolvers.role)
     compare_roles: RoleComparison = strawberry.field(resolver=resolvers.compare_roles)
+    postings: PostingConnection = strawberry.field(
+        resolver=resolve_postings,
+        description="The open postings behind any figure, one per job, a page at a time "
+        "(README: drill-down).",
+    )
 
 
 class RolepulseSchema(strawberry.Schema):
@@ -81,7 +89,14 @@ def build_schema(
         validation,
         lambda: MaskErrors(should_mask_error=is_unexpected, error_message=MASKED_MESSAGE),
     )
-    schema = RolepulseSchema(query=Query, extensions=extensions)
+    schema = RolepulseSchema(
+        query=Query,
+        subscription=Subscription,
+        extensions=extensions,
+        # Executes each subscription event with the context its value was read through, once
+        # for all subscriptions of identical selections (services/graphql/subscriptions.py).
+        execution_context_class=LiveExecutor,
+    )
     if settings.cost_analysis:
         taxonomy = roles if roles is not None else load_taxonomy().roles
         prices.append(CostCache(rolepulse_cost_model(schema._schema, taxonomy), CACHE_SIZE))
@@ -90,4 +105,4 @@ def build_schema(
 
 def export_sdl() -> str:
     """The schema in SDL, as committed to schema/schema.graphql (settings do not change it)."""
-    return strawberry.Schema(query=Query).as_str() + "\n"
+    return strawberry.Schema(query=Query, subscription=Subscription).as_str() + "\n"

@@ -10,7 +10,7 @@ import strawberry
 from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.trends import TrendPoint, WeekSalary, weekly_trend
 from rolepulse.services.graphql.context import Context
-from rolepulse.services.graphql.errors import check_weeks
+from rolepulse.services.graphql.errors import BadInputError, check_weeks
 from rolepulse.services.graphql.mixes import ExperienceMix, pct
 
 WeeksArgument = Annotated[
@@ -95,6 +95,9 @@ class TrendOwner(Protocol):
     slug: str
     default_basis: SalaryBasis
 
+    @property
+    def filtered(self) -> bool: ...
+
 
 async def resolve_weekly_trend(
     root: strawberry.Parent[TrendOwner],
@@ -104,6 +107,14 @@ async def resolve_weekly_trend(
 ) -> list[WeeklyPoint]:
     """`Role.weeklyTrend`: validated, then read from weekly snapshots via the DataLoader."""
     check_weeks(weeks)
+    if root.filtered:
+        # Weekly history is kept per whole role (role_weekly); a filtered trend would need
+        # weekly rollups of every cell, so it is refused rather than answered unfiltered.
+        raise BadInputError(
+            "weeklyTrend is not available under a filter: weekly history is kept per whole "
+            "role. Ask for it on role(slug) without a filter.",
+            argument="filter",
+        )
     return await load_trend(info.context, root.slug, weeks, salary_basis or root.default_basis)
 
 

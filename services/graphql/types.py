@@ -1,14 +1,15 @@
 """GraphQL object types: thin mappers over aggregate documents and domain values.
 
-Each type is built by a `from_domain` classmethod; the raw aggregate document rides along as a
-`strawberry.Private` so list fields (`topSkills(limit:)`, `salary(basis:)`) compute only when
-asked, straight from the counters, never from postings.
+Each type is built by a `from_domain` classmethod; the counters ride along as a
+`strawberry.Private` (`Figures`: the role document, or a filtered figure set from the rollups or
+the matching postings, see services/graphql/slicing.py) so list fields (`topSkills(limit:)`,
+`salary(basis:)`) compute only when asked, straight from the counters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 
@@ -20,12 +21,35 @@ from rolepulse.domain.aggregates import (
     work_mode_mix,
 )
 from rolepulse.domain.compare import BASIS_LABELS, Feasibility
+from rolepulse.domain.figures import (
+    LOW_CONFIDENCE_N,
+    MAX_BUCKET_WIDTH,
+    MAX_BUCKETS,
+    MIN_BUCKET_WIDTH,
+    histogram,
+    median_age_days,
+    provenance,
+    tails,
+    top_paying,
+)
 from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.taxonomy import RoleInfo
-from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from rolepulse.services.graphql.errors import check_limit
+from rolepulse.schema.documents import MarketAggregateDoc
+from rolepulse.services.graphql.context import Context
+from rolepulse.services.graphql.errors import BadInputError, check_limit
 from rolepulse.services.graphql.mixes import ExperienceMix, pct
+from rolepulse.services.graphql.slicing import Figures
 from rolepulse.services.graphql.trends import WeeklyPoint, resolve_weekly_trend
+
+Info = strawberry.Info[Context, None]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def described(text: str) -> Callable[[_F], _F]:
+    """`@strawberry.field(description=...)` for resolver methods, typed: strawberry's overload
+    for a call with arguments returns an untyped decorator, which mypy --strict refuses."""
+    return cast(Callable[[_F], _F], strawberry.field(description=text))
+
 
 FeasibilityEnum = strawberry.enum(
     Feasibility,
@@ -35,7 +59,8 @@ FeasibilityEnum = strawberry.enum(
 )
 
 
-# Resolver methods take described arguments: `@strawberry.field(description=...)` is untyped.
+# Resolver methods take described arguments: `@strawberry.field(description=...)` is untyped
+# (`described` below types it for the methods that need a description).
 BasisArgument = Annotated[
     SalaryBasis | None,
     strawberry.argument(
@@ -45,6 +70,54 @@ BasisArgument = Annotated[
 LimitArgument = Annotated[
     int, strawberry.argument(description="How many, by open postings, most first; 1..100.")
 ]
+PayingLimitArgument = Annotated[
+    int, strawberry.argument(description="How many, by average pay, highest first; 1..100.")
+]
+MinPostingsArgument = Annotated[
+    int,
+    strawberry.argument(
+        description="Only companies with at least this many postings with disclosed pay; 1..1000."
+    ),
+]
+BucketWidthArgument = Annotated[
+    int,
+    strawberry.argument(
+        description=f"Width of each bucket in annual USD; {MIN_BUCKET_WIDTH}..{MAX_BUCKET_WIDTH}."
+    ),
+]
+MAX_MIN_POSTINGS = 1000
+
+
+@strawberry.type(
+    description="Open postings whose annual pay on the salary's basis is in [from, to)."
+)
+class SalaryBucket:
+    from_: int = strawberry.field(name="from", description="Lower bound, inclusive (USD).")
+    to: int | None = strawberry.field(
+        description=f"Upper bound, exclusive (USD); null for the last bucket when the values "
+        f"span more than {MAX_BUCKETS} buckets: it then holds every value from `from` up."
+    )
+    count: int
+
+
+@strawberry.type(
+    description="Where the pay of the `n` postings came from: the board's structured salary "
+    "field, the pay text field, or the description. Shares are of `n`; null when n is 0."
+)
+class SalaryProvenance:
+    structured: int
+    text: int
+    description: int
+    structured_pct: float | None
+    text_pct: float | None
+    description_pct: float | None
+
+
+@strawberry.type(description="A company's pay over its open postings with disclosed pay.")
+class PayingCompany:
+    name: str
+    n: int = strawberry.field(description="Its open postings with disclosed, plausible pay.")
+    average: float = strawberry.field(description="Mean annual USD on the chosen basis.")
 
 
 @strawberry.type(description="A name with its open-posting count, e.g. a skill or a company.")
@@ -71,9 +144,58 @@ class Salary:
     currency: str = "USD"
     period: str = "year"
     definition: str
+    low_confidence: bool = strawberry.field(
+        description=f"True when n < {LOW_CONFIDENCE_N}: too few postings for stable figures."
+    )
+    figures: strawberry.Private[Figures | None] = None
+
+    @described("10th percentile on the chosen basis, interpolated like p25.")
+    def p10(self) -> float | None:
+        return tails(self._hist())[0]
+
+    @described("90th percentile on the chosen basis, interpolated like p75.")
+    def p90(self) -> float | None:
+        return tails(self._hist())[1]
+
+    @described(
+        "The distribution on the chosen basis: contiguous buckets of bucketWidth "
+        "dollars, aligned on multiples of it, from the one holding `low` to the one holding "
+        f"`high` (empty ones included), at most {MAX_BUCKETS}; counts sum to n."
+    )
+    def histogram(self, bucket_width: BucketWidthArgument = 10_000) -> list[SalaryBucket]:
+        if not MIN_BUCKET_WIDTH <= bucket_width <= MAX_BUCKET_WIDTH:
+            raise BadInputError(
+                f"bucketWidth must be between {MIN_BUCKET_WIDTH} and {MAX_BUCKET_WIDTH} "
+                f"(inclusive), got {bucket_width}",
+                argument="bucketWidth",
+            )
+        return [
+            SalaryBucket(from_=b.low, to=b.high, count=b.count)
+            for b in histogram(self._hist(), bucket_width)
+        ]
+
+    @described("Where the pay figures come from, per posting.")
+    async def provenance(self) -> SalaryProvenance:
+        counts = provenance(await self.figures.part("salary_source") if self.figures else {})
+        total = sum(counts.values())
+        return SalaryProvenance(
+            structured=counts["structured"],
+            text=counts["text"],
+            description=counts["description"],
+            structured_pct=pct(counts["structured"], total),
+            text_pct=pct(counts["text"], total),
+            description_pct=pct(counts["description"], total),
+        )
+
+    def _hist(self) -> dict[int, int]:
+        raw = (self.figures.counters.get("salary") or {}) if self.figures else {}
+        hist = raw.get(f"hist_{self.basis.value}") if isinstance(raw, Mapping) else None
+        if not isinstance(hist, Mapping):
+            return {}
+        return {int(k): int(v) for k, v in hist.items() if isinstance(v, int | float)}
 
     @classmethod
-    def from_domain(cls, stats: SalaryStats) -> Salary:
+    def from_domain(cls, stats: SalaryStats, figures: Figures | None = None) -> Salary:
         return cls(
             basis=stats.basis,
             n=stats.n,
@@ -85,6 +207,8 @@ class Salary:
             p75=stats.p75,
             low=stats.low,
             high=stats.high,
+            low_confidence=stats.n < LOW_CONFIDENCE_N,
+            figures=figures,
             definition=(
                 f"Annual USD over {stats.n} open postings with disclosed pay, each taken at the "
                 f"{BASIS_LABELS[stats.basis]} of its annualized range. average is the mean; "
@@ -120,7 +244,10 @@ class WorkModes:
         )
 
 
-@strawberry.type(description="One AI role over the current open set of postings.")
+@strawberry.type(
+    description="One AI role over the current open set of postings, or over the open postings "
+    "a filter selects (`role(slug, filter)`): every figure is then of that subset."
+)
 class Role:
     slug: str
     title: str = strawberry.field(description="Display name, e.g. 'AI Software Engineer'.")
@@ -128,26 +255,29 @@ class Role:
     career_path: list[str] = strawberry.field(description="Typical progression.")
     open_positions: int
     share_of_market_pct: float | None = strawberry.field(
-        description="openPositions / market openPositions * 100; null when the market is empty."
+        description="openPositions / market openPositions * 100; null when the market is empty. "
+        "The market is never filtered: under a filter, the share of all open AI jobs that are "
+        "this role and match the filter."
     )
-    doc: strawberry.Private[RoleAggregateDoc]
+    figures: strawberry.Private[Figures]
     default_basis: strawberry.Private[SalaryBasis]
     weekly_trend: list[WeeklyPoint] = strawberry.field(
         resolver=resolve_weekly_trend,
         description="One point per ISO week, oldest first, from the first requested week (or "
         "the role's first snapshot, if later) to the latest week with data of any role; weeks "
-        "without a change repeat the previous snapshot (carriedForward). Empty before any data.",
+        "without a change repeat the previous snapshot (carriedForward). Empty before any data. "
+        "Weekly history is kept per whole role: under a filter, an error (BAD_USER_INPUT).",
     )
 
     @classmethod
     def from_domain(
         cls,
         info: RoleInfo,
-        doc: RoleAggregateDoc,
+        figures: Figures,
         market: MarketAggregateDoc,
         default_basis: SalaryBasis = SalaryBasis.MIDPOINT,
     ) -> Role:
-        open_positions = doc.get("open", 0)
+        open_positions = _int(figures.counters.get("open"))
         return cls(
             slug=info.slug,
             title=info.name,
@@ -155,9 +285,18 @@ class Role:
             career_path=list(info.career_path),
             open_positions=open_positions,
             share_of_market_pct=pct(open_positions, market.get("open_ai", 0)),
-            doc=doc,
+            figures=figures,
             default_basis=default_basis,
         )
+
+    @property
+    def doc(self) -> Mapping[str, Any]:
+        """The counters (role-document shape) this role's figures come from."""
+        return self.figures.counters
+
+    @property
+    def filtered(self) -> bool:
+        return self.figures.filtered
 
     @strawberry.field
     def remote_pct(self) -> float | None:
@@ -166,7 +305,47 @@ class Role:
 
     @strawberry.field
     def salary(self, basis: BasisArgument = None) -> Salary:
-        return Salary.from_domain(self.stats(basis or self.default_basis))
+        return Salary.from_domain(self.stats(basis or self.default_basis), self.figures)
+
+    @described(
+        f"True when salary.n < {LOW_CONFIDENCE_N}: too few postings with disclosed "
+        "pay for stable salary figures."
+    )
+    def low_confidence(self) -> bool:
+        salary = self.doc.get("salary") or {}
+        return _int(salary.get("n") if isinstance(salary, Mapping) else 0) < LOW_CONFIDENCE_N
+
+    @described(
+        "Companies by mean annual pay (on `basis`) over their open postings with "
+        "disclosed, plausible pay, highest first, ties by name; only companies with at least "
+        "minPostings such postings."
+    )
+    async def top_paying_companies(
+        self,
+        limit: PayingLimitArgument = 10,
+        min_postings: MinPostingsArgument = 3,
+        basis: BasisArgument = None,
+    ) -> list[PayingCompany]:
+        check_limit(limit)
+        if not 1 <= min_postings <= MAX_MIN_POSTINGS:
+            raise BadInputError(
+                f"minPostings must be between 1 and {MAX_MIN_POSTINGS} (inclusive), "
+                f"got {min_postings}",
+                argument="minPostings",
+            )
+        pay = await self.figures.part("company_pay")
+        ranked = top_paying(pay, basis or self.default_basis, limit, min_postings)
+        return [PayingCompany(name=c.name, n=c.n, average=c.average) for c in ranked]
+
+    @described(
+        "Median age of the open postings in days: the stream clock's UTC date "
+        "(the latest event time applied from every partition) minus each posting's first-seen "
+        "UTC date (the first-seen of the board posting a job counts through), interpolated "
+        "like the salary median; null without open postings."
+    )
+    async def median_posting_age_days(self, info: Info) -> float | None:
+        first_seen = await self.figures.part("first_seen")
+        return median_age_days(first_seen, await info.context.slices.clock())
 
     @strawberry.field
     def experience_mix(self) -> ExperienceMix:
@@ -181,8 +360,9 @@ class Role:
         return self._top(self.doc.get("skills"), limit)
 
     @strawberry.field
-    def top_companies(self, limit: LimitArgument = 4) -> list[NameCount]:
-        return self._top(self.doc.get("companies"), limit)
+    async def top_companies(self, limit: LimitArgument = 4) -> list[NameCount]:
+        check_limit(limit)
+        return self._top(await self.figures.part("companies"), limit)
 
     @strawberry.field
     def top_metros(self, limit: LimitArgument = 3) -> list[NameCount]:
@@ -194,7 +374,7 @@ class Role:
     def skill_names(self, limit: int) -> tuple[str, ...]:
         return tuple(name for name, _ in top_counts(self.doc.get("skills"), limit))
 
-    def _top(self, counts: Mapping[str, int] | None, limit: int) -> list[NameCount]:
+    def _top(self, counts: Mapping[str, Any] | None, limit: int) -> list[NameCount]:
         check_limit(limit)
         return [
             NameCount(name=name, count=count, share_pct=pct(count, self.open_positions))
@@ -246,3 +426,7 @@ class Market:
                 for slug in slugs
             ],
         )
+
+
+def _int(raw: object) -> int:
+    return int(raw) if isinstance(raw, int | float) else 0

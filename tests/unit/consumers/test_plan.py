@@ -142,3 +142,36 @@ def test_a_change_that_moves_no_counter_needs_no_cluster_read() -> None:
     )
     lookups = cluster_lookups([Observed("c", T0 + timedelta(hours=1), renamed)], stored, {"a"})
     assert lookups.cluster_ids == {stored["lever:1"].cluster_id}
+
+
+def board_posting(key: str, company: str = "Acme") -> NormalizedPosting:
+    source, sid = key.split(":")
+    return NormalizedPosting(
+        key, source, sid, "LLM Engineer", "llm-engineer", Seniority.MID, ("Python",), company,
+        "Boston", WorkMode.ONSITE, None, cluster_key=f"{company}|llm engineer|Boston",
+    )  # fmt: skip
+
+
+def test_counted_flags_follow_the_cluster_representative() -> None:
+    # One job on two boards: the member first seen earliest counts, the other does not.
+    first = plan_by_week(
+        [
+            Observed("a", T0, board_posting("lever:1")),
+            Observed("b", T0 + timedelta(hours=1), board_posting("greenhouse:2")),
+            Observed("c", T0, board_posting("lever:3", company="Globex")),
+        ],
+        {},
+        set(),
+    )
+    assert first.counted == {"lever:1": True, "greenhouse:2": False, "lever:3": True}
+    stored = dict(first.states)
+    # A re-observation moves no representative: no flag to rewrite.
+    again = plan_by_week(
+        [Observed("d", T0 + timedelta(days=1), board_posting("lever:1"))], stored, {"a", "b", "c"}
+    )
+    assert again.counted == {}
+    # The counting board closes the job: the other board's copy counts now, though its own
+    # state is unchanged (the store rewrites only its flag).
+    closed = plan_by_week([Closed("e", T0 + timedelta(days=2), "lever:1")], stored, {"a", "b", "c"})
+    assert closed.counted == {"lever:1": False, "greenhouse:2": True}
+    assert set(closed.states) == {"lever:1"}

@@ -39,6 +39,40 @@ def test_metro_from_board_locations(location: str, metro: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("location", "metro"),
+    [
+        # Suburbs take their metro (GeoNames places around a core, scripts/build-taxonomy).
+        ("Naperville, IL", "Chicago"),
+        ("Schaumburg, IL", "Chicago"),
+        ("Ashburn, VA", "Washington DC"),
+        ("Round Rock, TX", "Austin"),
+        ("Basking Ridge, NJ", "New York"),
+        ("Costa Mesa, CA", "Los Angeles"),
+        ("Pleasanton, CA", "San Francisco"),
+        ("Eden Prairie, MN", "Minneapolis"),
+        ("Noida, Uttar Pradesh", "Delhi"),
+        ("Cologne, Germany", "Köln"),
+        ("Manchester, United Kingdom", "Manchester"),
+        ("Mississauga, ON", "Toronto"),
+        # Same-named places keep apart: the larger takes the bare name.
+        ("Portland, OR", "Portland"),
+        ("Portland, ME", "Portland, ME"),
+        ("London, ON", "London, ON"),
+        ("Dublin, OH", "Columbus"),
+        ("Dublin, Ireland", "Dublin"),
+        ("Melbourne, FL", "Palm Bay"),
+        # States and countries are still no metro, whatever small town shares the name.
+        ("Remote in Nevada", None),
+        ("Delaware", None),
+    ],
+)
+def test_generated_metros_map_suburbs_and_keep_names_apart(
+    location: str, metro: str | None
+) -> None:
+    assert PLACES.metro(location) == metro
+
+
+@pytest.mark.parametrize(
     ("company", "canonical"),
     [
         ("Klarna Bank AB", "Klarna"),

@@ -23,7 +23,7 @@ SKILLS = SkillMatcher(load_taxonomy().skills)
         ("Deploy models on AWS SageMaker and AWS Bedrock.", ("AWS", "SageMaker", "Bedrock")),
         ("Amazon Bedrock and Amazon SageMaker.", ("Bedrock", "SageMaker")),
         ("The bedrock of our culture.", ()),
-        ("GraphQL backends and REST APIs.", ("REST APIs",)),
+        ("GraphQL backends and REST APIs.", ("GraphQL", "REST APIs")),
         ("Machine vision inspection.", ("Computer Vision",)),
         ("React and Next.js; react quickly to incidents.", ("React",)),
         ("A spark of curiosity.", ()),
@@ -64,3 +64,44 @@ def test_no_skill_inside_another_word(word: str) -> None:
 )
 def test_customer_service_agents_are_not_ai_agents(text: str, agents: bool) -> None:
     assert ("AI Agents" in SKILLS.find("", text)) is agents
+
+
+# The generated taxonomy holds hundreds of technology names (issue 11 part 3); none may fire on
+# the ordinary English of a posting's benefits, culture and process paragraphs.
+ORDINARY_ENGLISH = [
+    "We are a swift, agile team: a spark of curiosity and the drive to excel every day.",
+    "You will have access to our gym, a chef who cooks lunch, and a puppet theatre for kids.",
+    "Write clear Word documents and Excel reports; present to the board with grace.",
+    "Ruby, our office dog, will greet you; Julia from HR will walk you through the process.",
+    "Join a crystal-clear mission: we go above and beyond, act with pride and move fast.",
+    "Benefits include medical, dental, vision, a 401(k) match, and paid parental leave.",
+    "You will lead the scheme, own the pipeline of candidates, and make the case to execs.",
+    "Our mission is to help people find homes; the role reports to the head of operations.",
+    "The ideal candidate is curious, humble, and eager to learn; travel up to 25% required.",
+    "Reason clearly, assemble the facts, and shape the outcome with our partners in Paris.",
+    "We value logic, elegance, pure focus and a bold vision for what comes next.",
+    "Pick up the slack, jump on a call, and see the big picture with a growth mindset.",
+]
+
+
+@pytest.mark.parametrize("sentence", ORDINARY_ENGLISH)
+def test_ordinary_english_names_no_skill(sentence: str) -> None:
+    assert SKILLS.find("", sentence) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "skills"),
+    [
+        ("Experience with Kotlin, Redis and Elasticsearch.", ("Kotlin", "Redis", "Elasticsearch")),
+        ("Dashboards in Grafana; services on FastAPI.", ("Grafana", "FastAPI")),
+        ("Ansible and MongoDB in production.", ("Ansible", "MongoDB")),
+    ],
+)
+def test_generated_technology_skills_match(text: str, skills: tuple[str, ...]) -> None:
+    assert SKILLS.find("", text) == skills
+
+
+def test_the_taxonomy_has_hundreds_of_skills_with_aliases() -> None:
+    taxonomy = load_taxonomy()
+    assert len(taxonomy.skills) >= 500
+    assert sum(len(s.aliases) for s in taxonomy.skills) >= 800

@@ -427,3 +427,21 @@ async def test_http_thirty_heavy_comparisons_are_refused_within_100_ms() -> None
         elapsed = time.perf_counter() - started
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["QUERY_TOO_COMPLEX"]
     assert elapsed < 0.1
+
+
+def test_a_filter_costs_what_reading_its_figures_may_cost() -> None:
+    plain = price('{ role(slug: "x") { openPositions } }').cost
+    cells = (
+        '{ role(slug: "x", filter: {metros: ["Boston"], workModes: [REMOTE]}) { openPositions } }'
+    )
+    assert price(cells).cost == plain + 10
+    postings = '{ role(slug: "x", filter: {companies: ["Acme"]}) { openPositions } }'
+    assert price(postings).cost == plain + 1_000
+    assert price('{ role(slug: "x", filter: {}) { openPositions } }').cost == plain
+    # From variables too, and per role of a comparison.
+    by_variable = 'query Q($f: PostingFilter) { role(slug: "x", filter: $f) { openPositions } }'
+    assert price(by_variable, {"f": {"skills": ["Python"]}}).cost == plain + 1_000
+    assert price(by_variable, {"f": None}).cost == plain
+    assert price(by_variable).cost == plain
+    compare = '{ compareRoles(a: "x", b: "y", filter: {seniorities: [MID]}) { premiumPct } }'
+    assert price(compare).cost == price('{ compareRoles(a: "x", b: "y") { premiumPct } }').cost + 20

@@ -19,6 +19,9 @@ from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services.app import create_app
 from rolepulse.services.limits import (
+    CHECKED_BODY_SCOPE_KEY,
+    PASSED_MAX_BYTES,
+    PASSED_MAX_ENTRIES,
     DoorLimits,
     RequestLimits,
     count_tokens,
@@ -301,6 +304,50 @@ async def test_a_client_gone_mid_body_gets_no_answer_and_the_app_no_call() -> No
     await RequestLimits(app, LIMITS)(post_scope({}), wire.receive, wire.send)
     assert wire.sent == []
     assert app.bodies == []
+
+
+async def test_a_body_that_passed_is_remembered_and_handed_on_as_one_copy() -> None:
+    app = EchoApp()
+    limits = RequestLimits(app, LIMITS)
+    body = json.dumps({"query": "{ market { openPositions } }"}).encode()
+    scopes = [post_scope({}), post_scope({})]
+    for scope in scopes:
+        wire = Wire([bytes(bytearray(body))])  # a fresh object each time, as from the socket
+        await limits(scope, wire.receive, wire.send)
+        assert wire.status == 200
+    first, second = app.bodies
+    assert first == body
+    assert second is first  # the response cache keys on it: found by identity, hash computed
+    assert scopes[1][CHECKED_BODY_SCOPE_KEY] is first
+    assert (limits.passed_count, limits.passed_bytes) == (1, len(body))
+
+
+async def test_a_refused_body_is_not_remembered_and_refused_again() -> None:
+    limits = RequestLimits(EchoApp(), LIMITS)
+    for _ in range(2):
+        wire = Wire([b'{"query": "{ a }", "variables": [1]}'])
+        await limits(post_scope({}), wire.receive, wire.send)
+        assert wire.status == 400
+    assert limits.passed_count == 0
+
+
+async def test_remembered_bodies_are_bounded_in_count_and_bytes() -> None:
+    limits = RequestLimits(EchoApp(), DoorLimits(max_body_bytes=400_000))
+    for i in range(PASSED_MAX_ENTRIES + 10):
+        wire = Wire([json.dumps({"query": f"{{ a{i} }}"}).encode()])
+        await limits(post_scope({}), wire.receive, wire.send)
+    assert limits.passed_count == PASSED_MAX_ENTRIES
+    padding = " " * 100_000  # 100 KB bodies: ten would be 1 MB
+    for i in range(12):
+        wire = Wire([json.dumps({"query": f"{{ b{i} }}{padding}"}).encode()])
+        await limits(post_scope({}), wire.receive, wire.send)
+        assert wire.status == 200
+    assert limits.passed_bytes <= PASSED_MAX_BYTES
+    before = limits.passed_bytes
+    wire = Wire([json.dumps({"query": f"{{ c }}{padding * 3}"}).encode()])  # above an eighth
+    await limits(post_scope({}), wire.receive, wire.send)
+    assert wire.status == 200
+    assert limits.passed_bytes == before
 
 
 async def test_websockets_pass_through() -> None:

