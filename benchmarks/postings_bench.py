@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -163,14 +163,41 @@ class Api:
 _ROLES = load_taxonomy().roles
 
 
+class Reads(monitoring.CommandListener):
+    """Counts what requests read from `postings`: commands, and postings returned. Timings on
+    a shared machine swing; this work does not, so it shows what grows with the store."""
+
+    def __init__(self) -> None:
+        self.commands = 0
+        self.postings = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        command = event.command
+        if command.get("find") == "postings" or command.get("collection") == "postings":
+            self.commands += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        cursor = event.reply.get("cursor") if isinstance(event.reply, Mapping) else None
+        if isinstance(cursor, Mapping) and str(cursor.get("ns", "")).endswith(".postings"):
+            self.postings += len(cursor.get("firstBatch", cursor.get("nextBatch", ())))
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+READS = Reads()
+monitoring.register(READS)
+
+
 async def measure(
     uri: str, sizes: list[int], requests: int, rounds: int
-) -> dict[int, dict[str, tuple[float, float]]]:
-    """p50 / p99 (ms) per size and shape. Sizes take turns, shape by shape, over `rounds`
-    rounds: this shared 2-core machine's load changes by the minute, and each size then meets
-    the same moments of it."""
+) -> dict[int, dict[str, tuple[float, float, float, float]]]:
+    """p50 / p99 (ms), and `postings` commands and postings read per request, per size and
+    shape. Sizes take turns, shape by shape, over `rounds` rounds: this shared 2-core machine's
+    load changes by the minute, and each size then meets the same moments of it."""
     apis = {size: Api(uri, f"postings_bench_{size}") for size in sizes}
     times: dict[tuple[int, str], list[float]] = {}
+    reads: dict[tuple[int, str], list[int]] = {}
     async with AsyncExitStack() as stack:
         clients: dict[int, httpx.AsyncClient] = {}
         for size, api in apis.items():
@@ -195,20 +222,31 @@ async def measure(
                     deep = name.endswith("pages 2-30")
                     for i in range(requests // rounds + (2 if round_ == 0 else 0)):
                         extra = {"after": rng.choice(api.cursors)} if deep else {}
+                        before = (READS.commands, READS.postings)
                         started = time.perf_counter()
                         page = await api.ask(client, query, {**base, **extra})
                         elapsed = time.perf_counter() - started
                         assert page["edges"], name
                         if round_ or i >= 2:  # two warm-up requests first
                             times.setdefault((size, name), []).append(elapsed * 1000)
+                            counts = reads.setdefault((size, name), [0, 0, 0])
+                            counts[0] += 1
+                            counts[1] += READS.commands - before[0]
+                            counts[2] += READS.postings - before[1]
             print(f"  round {round_ + 1} / {rounds} done", flush=True)
-    return {
-        size: {
-            name: (percentile(times[size, name], 0.5), percentile(times[size, name], 0.99))
-            for name in SHAPES
-        }
-        for size in sizes
-    }
+    out: dict[int, dict[str, tuple[float, float, float, float]]] = {}
+    for size in sizes:
+        out[size] = {}
+        for name in SHAPES:
+            n, commands, postings = reads[size, name]
+            ms = times[size, name]
+            out[size][name] = (
+                percentile(ms, 0.5),
+                percentile(ms, 0.99),
+                commands / n,
+                postings / n,
+            )
+    return out
 
 
 async def run(uri: str, sizes: list[int], requests: int, rounds: int) -> None:
@@ -220,15 +258,22 @@ async def run(uri: str, sizes: list[int], requests: int, rounds: int) -> None:
     print(f"measuring: {requests} requests per shape and size, {rounds} rounds", flush=True)
     measured = await measure(uri, sizes, requests, rounds)
     small, large = min(sizes), max(sizes)
-    columns = " | ".join(f"p50 / p99, {size:,}" for size in sizes)
-    print(f"\n| shape | {columns} | {large:,} / {small:,}: p50, p99 |")
+    columns = " | ".join(f"{size:,}" for size in sizes)
+    print(f"\np50 / p99 per request\n\n| shape | {columns} | {large:,} / {small:,} |")
     print("|---|" + "---|" * len(sizes) + "---|")
     for name in SHAPES:
         cells = " | ".join(
             f"{measured[size][name][0]:.1f} / {measured[size][name][1]:.1f} ms" for size in sizes
         )
-        (a50, a99), (b50, b99) = measured[small][name], measured[large][name]
+        (a50, a99, _, _), (b50, b99, _, _) = measured[small][name], measured[large][name]
         print(f"| {name} | {cells} | {b50 / a50:.2f}x, {b99 / a99:.2f}x |")
+    print(f"\n`postings` commands / postings read per request\n\n| shape | {columns} |")
+    print("|---|" + "---|" * len(sizes))
+    for name in SHAPES:
+        cells = " | ".join(
+            f"{measured[size][name][2]:.1f} / {measured[size][name][3]:.0f}" for size in sizes
+        )
+        print(f"| {name} | {cells} |")
 
 
 def main() -> None:

@@ -465,6 +465,7 @@ async def scan(
     anchor: datetime | None = None,
     learn: bool = True,
     pay_counts: Mapping[int, int] | None = None,
+    scope: str = "",
 ) -> ScanResult:
     """Up to `need` matches strictly after `after`, in the plan's order.
 
@@ -472,6 +473,8 @@ async def scan(
     starts (the clock, else now). Stops early when `budget` postings have been examined.
     `pay_counts`: open jobs per annual max USD of the plan's roles (their aggregates'
     `salary.hist_max`): SALARY_DESC windows are then sized from it instead of learned.
+    `scope`: what first windows are learned per, besides the query's shape (the database: two
+    stores of different sizes need different windows).
     """
     if plan.empty or (plan.posting_filter.posted_within_days is not None and clock is None):
         return ScanResult([], None)
@@ -528,7 +531,7 @@ async def scan(
                 # Within one salary value: sized from how many jobs share it.
                 tied = max(1, pay_counts.get(int(position[0] or 0), 1))
                 hint = int(_OPEN_SPAN_MS * 1.25 * min(state.remaining, tied) / tied)
-            memo = plan.shape if (learn and position is None) else None
+            memo = (scope, *plan.shape) if (learn and position is None) else None
             sizer = _WidthSizer(key.kind, depth, hint, memo, anchor or clock)
             result = await _windows(state, pinned, depth, key, hi, sizer, position)
         if result is not None:

@@ -43,6 +43,11 @@ class Page:
 class PostingsSource(Protocol):
     """What the drill-down reads; `MongoPostings` over a database, fakes in unit tests."""
 
+    @property
+    def scope(self) -> str:
+        """Names the store (what the engine learns window widths per)."""
+        ...
+
     async def fetch(self, query: Mapping[str, Any]) -> list[Doc]:
         """The postings one index range holds (a query of `window_query`'s shape)."""
         ...
@@ -70,6 +75,10 @@ class HasPostings(Protocol):
 class MongoPostings:
     def __init__(self, database: AsyncDatabase[Any]) -> None:
         self._db = database
+
+    @property
+    def scope(self) -> str:
+        return self._db.name
 
     async def fetch(self, query: Mapping[str, Any]) -> list[Doc]:
         # One batch: a window holds about a page (the default first batch, 101, would cost a
@@ -114,7 +123,14 @@ async def read_page(
     scan stopped, which may lie past its last posting.
     """
     result = await scan(
-        source.fetch, plan, after, first + 1, clock, budget=budget, pay_counts=pay_counts
+        source.fetch,
+        plan,
+        after,
+        first + 1,
+        clock,
+        budget=budget,
+        pay_counts=pay_counts,
+        scope=source.scope,
     )
     docs = result.matches[:first]
     order: PostingOrder = plan.order

@@ -115,6 +115,8 @@ class FakeSource:
     async def clock(self) -> datetime | None:
         return CLOCK
 
+    scope = "fake"
+
     async def role_counters(self, slugs: Sequence[str], paths: Sequence[str]) -> list[Doc]:
         return []
 
