@@ -3,38 +3,18 @@ security headers, CORS and the JSON 500 still wrap them; every other request tak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rolepulse.domain.taxonomy import RoleInfo
-from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services import app as app_module
-from rolepulse.services.app import create_app
 from rolepulse.services.direct_route import DirectRoute
 from rolepulse.services.http_policy import API_CSP, SecurityHeaders
-from rolepulse.services.read_model import WeeklyHistory
-from rolepulse.settings import ApiSettings
 
-TAXONOMY = {"llm-engineer": RoleInfo("llm-engineer", "LLM Engineer", "LLM apps", ())}
 ORIGIN = "https://app.example.com"
-
-
-class FakeReadModel:
-    async def roles(self, slugs: Sequence[str]) -> dict[str, RoleAggregateDoc]:
-        return {}
-
-    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
-        return WeeklyHistory(None)
-
-    async def market(self) -> MarketAggregateDoc:
-        return {"_id": "market", "open_ai": 12}
-
-    async def ping(self) -> bool:
-        return True
 
 
 class Recorder:
@@ -76,14 +56,10 @@ async def test_only_a_post_to_the_path_goes_straight_to_the_endpoint(
     assert calls == [taken]
 
 
-def client(**settings: Any) -> httpx.AsyncClient:
-    app = create_app(FakeReadModel(), TAXONOMY, ApiSettings(**settings))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://test")
-
-
-async def test_a_graphql_post_keeps_the_security_headers_and_cors() -> None:
-    async with client(cors_origins=ORIGIN) as http:
+async def test_a_graphql_post_keeps_the_security_headers_and_cors(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client(cors_origins=ORIGIN) as http:
         response = await http.post(
             "/graphql", json={"query": "{ __typename }"}, headers={"Origin": ORIGIN}
         )
@@ -95,21 +71,23 @@ async def test_a_graphql_post_keeps_the_security_headers_and_cors() -> None:
 
 async def test_an_unexpected_error_on_the_direct_route_is_still_the_json_500(
     monkeypatch: pytest.MonkeyPatch,
+    empty_client: Callable[..., httpx.AsyncClient],
 ) -> None:
     async def broken(*_: Any) -> None:
         raise RuntimeError("a bug outside the resolvers")
 
     monkeypatch.setattr(app_module.RolepulseGraphQL, "get_context", broken)
-    async with client() as http:
+    async with empty_client() as http:
         response = await http.post("/graphql", json={"query": "{ __typename }"})
     assert response.status_code == 500
     assert response.json() == {"errors": [{"message": "Internal error"}]}
     assert response.headers["content-security-policy"] == API_CSP
 
 
-async def test_a_graphql_post_under_a_root_path_takes_the_router() -> None:
-    app = create_app(FakeReadModel(), TAXONOMY, ApiSettings())
-    transport = httpx.ASGITransport(app=app, root_path="/api")
+async def test_a_graphql_post_under_a_root_path_takes_the_router(
+    empty_app: Callable[..., ASGIApp],
+) -> None:
+    transport = httpx.ASGITransport(app=empty_app(), root_path="/api")
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         response = await http.post("/api/graphql", json={"query": "{ __typename }"})
     assert response.json()["data"] == {"__typename": "Query"}

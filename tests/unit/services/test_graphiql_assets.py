@@ -5,46 +5,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from rolepulse.domain.taxonomy import RoleInfo
-from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from rolepulse.services.app import create_app
 from rolepulse.services.graphiql import SCRIPTS, STATIC, STYLESHEETS
-from rolepulse.services.read_model import WeeklyHistory
-from rolepulse.settings import ApiSettings
 
 GRAPHIQL = STATIC.parent
-TAXONOMY = {"llm-engineer": RoleInfo("llm-engineer", "LLM Engineer", "LLM apps", ())}
 OURS = {"rolepulse-graphiql.js", "rolepulse-graphiql.css"}
-
-
-class FakeReadModel:
-    async def roles(self, slugs: Sequence[str]) -> dict[str, RoleAggregateDoc]:
-        return {}
-
-    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
-        return WeeklyHistory(None)
-
-    async def market(self) -> MarketAggregateDoc:
-        return {"_id": "market", "open_ai": 12}
-
-    async def ping(self) -> bool:
-        return True
 
 
 def versions() -> list[list[str]]:
     lines = (GRAPHIQL / "VERSIONS").read_text().splitlines()
     return [line.split() for line in lines if line.strip() and not line.startswith("#")]
-
-
-def client() -> httpx.AsyncClient:
-    app = create_app(FakeReadModel(), TAXONOMY, ApiSettings())
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 async def page_and_assets(http: httpx.AsyncClient) -> tuple[httpx.Response, list[str]]:
@@ -74,8 +49,10 @@ def test_react_and_graphiql_versions_fit_together() -> None:
     assert by_package["graphiql"].startswith("3.")
 
 
-async def test_the_page_loads_only_packaged_assets_and_runs_nothing_inline() -> None:
-    async with client() as http:
+async def test_the_page_loads_only_packaged_assets_and_runs_nothing_inline(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client() as http:
         page, urls = await page_and_assets(http)
         for url in urls:
             if url.startswith("data:"):
@@ -99,23 +76,29 @@ async def test_the_page_loads_only_packaged_assets_and_runs_nothing_inline() -> 
     assert page.headers["cache-control"] == "no-store"
 
 
-async def test_each_page_gets_a_fresh_style_nonce() -> None:
-    async with client() as http:
+async def test_each_page_gets_a_fresh_style_nonce(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client() as http:
         first, _ = await page_and_assets(http)
         second, _ = await page_and_assets(http)
     assert first.headers["content-security-policy"] != second.headers["content-security-policy"]
 
 
-async def test_the_default_query_is_the_contract_query_escaped_as_data() -> None:
+async def test_the_default_query_is_the_contract_query_escaped_as_data(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
     contract = (Path(__file__).parents[3] / "schema" / "contract_query.graphql").read_text()
-    async with client() as http:
+    async with empty_client() as http:
         page, _ = await page_and_assets(http)
     assert contract in page.text
     assert '"ai-software-engineer"' in page.text
 
 
-async def test_assets_are_cached_for_a_year_compressed_and_revalidated() -> None:
-    async with client() as http:
+async def test_assets_are_cached_for_a_year_compressed_and_revalidated(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client() as http:
         _, urls = await page_and_assets(http)
         [js] = [url for url in urls if url.endswith("/graphiql.min.js")]
         plain = await http.get(f"/{js}", headers={"Accept-Encoding": "identity"})
@@ -135,8 +118,10 @@ async def test_assets_are_cached_for_a_year_compressed_and_revalidated() -> None
 
 
 @pytest.mark.parametrize("name", ["VERSIONS", "../VERSIONS", "nope.js"])
-async def test_only_static_files_are_served(name: str) -> None:
-    async with client() as http:
+async def test_only_static_files_are_served(
+    name: str, empty_client: Callable[..., httpx.AsyncClient]
+) -> None:
+    async with empty_client() as http:
         _, urls = await page_and_assets(http)
         prefix = next(url for url in urls if url.startswith("graphiql/")).rsplit("/", 1)[0]
         response = await http.get(f"/{prefix}/{name}")

@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
-from rolepulse.domain.taxonomy import RoleInfo
-from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
-from rolepulse.services.app import create_app
 from rolepulse.services.http_policy import API_CSP
-from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings
 
-TAXONOMY = {"llm-engineer": RoleInfo("llm-engineer", "LLM Engineer", "LLM apps", ())}
 INTROSPECTION = "{ __schema { queryType { name } } }"
 ORIGIN = "https://app.example.com"
-
-
-class FakeReadModel:
-    async def roles(self, slugs: Sequence[str]) -> dict[str, RoleAggregateDoc]:
-        return {}
-
-    async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
-        return WeeklyHistory(None)
-
-    async def market(self) -> MarketAggregateDoc:
-        return {"_id": "market", "open_ai": 12}
-
-    async def ping(self) -> bool:
-        return True
-
-
-def client(**settings: Any) -> httpx.AsyncClient:
-    app = create_app(FakeReadModel(), TAXONOMY, ApiSettings(**settings))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 def preflight(origin: str = ORIGIN, method: str = "POST") -> dict[str, str]:
@@ -48,8 +24,10 @@ def preflight(origin: str = ORIGIN, method: str = "POST") -> dict[str, str]:
     }
 
 
-async def test_defaults_serve_graphiql_and_introspection() -> None:
-    async with client() as http:
+async def test_defaults_serve_graphiql_and_introspection(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client() as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
         schema = await http.post("/graphql", json={"query": INTROSPECTION})
     assert page.status_code == 200
@@ -60,11 +38,13 @@ async def test_defaults_serve_graphiql_and_introspection() -> None:
 @pytest.mark.parametrize(
     "settings", [{"graphiql": False}, {"introspection": False}], ids=["graphiql", "introspection"]
 )
-async def test_graphiql_off_is_a_json_404_and_serves_no_assets(settings: dict[str, Any]) -> None:
-    async with client() as http:
+async def test_graphiql_off_is_a_json_404_and_serves_no_assets(
+    settings: dict[str, Any], empty_client: Callable[..., httpx.AsyncClient]
+) -> None:
+    async with empty_client() as http:
         page = await http.get("/graphql", headers={"Accept": "text/html"})
     [asset_url] = [line for line in page.text.split('"') if line.endswith("/graphiql.min.js")]
-    async with client(**settings) as http:
+    async with empty_client(**settings) as http:
         off = await http.get("/graphql", headers={"Accept": "text/html"})
         asset = await http.get(f"/{asset_url}")
         query = await http.post("/graphql", json={"query": "{ market { openPositions } }"})
@@ -74,8 +54,10 @@ async def test_graphiql_off_is_a_json_404_and_serves_no_assets(settings: dict[st
     assert query.json()["data"] == {"market": {"openPositions": 12}}
 
 
-async def test_introspection_off_refuses_schema_and_type_but_not_typename() -> None:
-    async with client(introspection=False) as http:
+async def test_introspection_off_refuses_schema_and_type_but_not_typename(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client(introspection=False) as http:
         schema = await http.post("/graphql", json={"query": INTROSPECTION})
         type_ = await http.post("/graphql", json={"query": '{ __type(name: "Query") { name } }'})
         typename = await http.post("/graphql", json={"query": "{ __typename }"})
@@ -102,10 +84,10 @@ def test_introspection_off_implies_graphiql_off() -> None:
     ],
 )
 async def test_security_headers_on_every_response(
-    method: str, path: str, headers: dict[str, str]
+    method: str, path: str, headers: dict[str, str], empty_client: Callable[..., httpx.AsyncClient]
 ) -> None:
     body = b'{"query": "{ __typename }"}' if method == "POST" else None
-    async with client() as http:
+    async with empty_client() as http:
         response = await http.request(method, path, headers=headers, content=body)
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
@@ -117,14 +99,18 @@ async def test_security_headers_on_every_response(
     assert "server" not in response.headers
 
 
-async def test_security_headers_can_be_switched_off() -> None:
-    async with client(security_headers=False) as http:
+async def test_security_headers_can_be_switched_off(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client(security_headers=False) as http:
         response = await http.get("/healthz")
     assert "x-content-type-options" not in response.headers
 
 
-async def test_cors_off_refuses_preflights_with_json_403() -> None:
-    async with client() as http:
+async def test_cors_off_refuses_preflights_with_json_403(
+    empty_client: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with empty_client() as http:
         response = await http.options("/graphql", headers=preflight())
         # A cross-origin POST still runs (CORS is the browser's to enforce), but carries no
         # Access-Control-Allow-Origin, so the browser hides the answer from the page.
@@ -138,8 +124,8 @@ async def test_cors_off_refuses_preflights_with_json_403() -> None:
     assert "access-control-allow-origin" not in simple.headers
 
 
-async def test_cors_allows_listed_origins() -> None:
-    async with client(cors_origins=f"{ORIGIN}, http://localhost:3000") as http:
+async def test_cors_allows_listed_origins(empty_client: Callable[..., httpx.AsyncClient]) -> None:
+    async with empty_client(cors_origins=f"{ORIGIN}, http://localhost:3000") as http:
         allowed = await http.options("/graphql", headers=preflight())
         post = await http.post(
             "/graphql", json={"query": "{ __typename }"}, headers={"Origin": ORIGIN}
