@@ -23,6 +23,7 @@ from strawberry.extensions import SchemaExtension
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services.app import create_app
+from rolepulse.services.graphql import cost as cost_module
 from rolepulse.services.graphql.context import build_context
 from rolepulse.services.graphql.cost import (
     DEFAULT_LIST_SIZE,
@@ -157,19 +158,34 @@ def test_inline_fragments_with_and_without_a_type_condition() -> None:
     assert price(query) == QueryCost(4, 4)  # @skip/@include ignored: every field is counted
 
 
-def test_a_fragment_fan_out_costs_its_real_total_and_is_priced_at_once() -> None:
-    started = time.perf_counter()
+@pytest.fixture
+def frames(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every selection set the analysis opens: its work counted, where timing it would fail
+    on a loaded machine and prove nothing on a fast one."""
+    opened: list[object] = []
+    original = cost_module._Frame
+
+    def counted(*args: Any, **kwargs: Any) -> object:
+        frame = original(*args, **kwargs)
+        opened.append(frame)
+        return frame
+
+    monkeypatch.setattr(cost_module, "_Frame", counted)
+    return opened
+
+
+def test_a_fragment_fan_out_costs_its_real_total_and_is_priced_at_once(
+    frames: list[object],
+) -> None:
     priced = price(fan_out(21))
-    elapsed = time.perf_counter() - started
     assert priced == QueryCost(2**21, 2**21)  # 2^21 copies of __typename, none expanded
-    assert elapsed < 0.01
+    assert len(frames) == 1 + 22  # the operation, then each fragment once
 
 
-def test_an_astronomical_fan_out_is_exact_and_fast() -> None:
-    started = time.perf_counter()
+def test_an_astronomical_fan_out_is_exact_and_priced_at_once(frames: list[object]) -> None:
     priced = price(fan_out(300, spreads=3))
     assert priced.cost == 3**300
-    assert time.perf_counter() - started < 0.05
+    assert len(frames) == 1 + 301
 
 
 def test_chains_deeper_than_the_recursion_limit_are_priced() -> None:
@@ -402,7 +418,7 @@ async def test_http_responses_carry_extensions_cost() -> None:
     assert get.json()["extensions"]["cost"]["requested"] == 1
 
 
-async def test_http_fan_out_is_refused_within_100_ms() -> None:
+async def test_http_fan_out_is_refused_at_once() -> None:
     query = fan_out(21)
     assert len(query) < 1_000  # the issue's 893-byte request took 10.7 s
     async with http_client() as http:
@@ -415,10 +431,12 @@ async def test_http_fan_out_is_refused_within_100_ms() -> None:
     assert body["data"] is None
     assert [e["extensions"]["code"] for e in body["errors"]] == ["QUERY_TOO_COMPLEX"]
     assert body["extensions"]["cost"] == {"requested": 2**21, "budget": 5_000}
-    assert elapsed < 0.1
+    # The issue's request held the server 10.7 s; a refusal takes milliseconds. The bound is
+    # loose so that a loaded CI machine cannot fail it, and still far below the stall.
+    assert elapsed < 1.0
 
 
-async def test_http_thirty_heavy_comparisons_are_refused_within_100_ms() -> None:
+async def test_http_thirty_heavy_comparisons_are_refused_at_once() -> None:
     async with http_client() as http:
         await http.post("/graphql", json={"query": "{ __typename }"})
         started = time.perf_counter()
@@ -426,7 +444,7 @@ async def test_http_thirty_heavy_comparisons_are_refused_within_100_ms() -> None
         response = await http.post("/graphql", json={"query": query})
         elapsed = time.perf_counter() - started
     assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["QUERY_TOO_COMPLEX"]
-    assert elapsed < 0.1
+    assert elapsed < 1.0  # as above: milliseconds, bounded loosely
 
 
 def test_a_filter_costs_what_reading_its_figures_may_cost() -> None:
