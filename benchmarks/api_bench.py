@@ -1,6 +1,14 @@
 """GraphQL API throughput: the contract query vs a plain Starlette JSON endpoint, same run.
 
-    python benchmarks/api_bench.py [--seconds 5] [--concurrency 16] [--rounds 2]
+    python benchmarks/api_bench.py [--seconds 5] [--concurrency 16] [--rounds 2] [--data DIR]
+    python benchmarks/api_bench.py --skip-http --stored 10000,1000000 --data DIR
+
+Over HTTP, per server: requests per second, CPU per request, and p50 / p99 latency over all
+rounds. In process (benchmarks/read_cost.py, after the HTTP rows): the contract query with
+thousands more employers in the compared roles (`--companies`), and a filtered `role` query
+with 10,000 vs 1,000,000 stored postings (`--stored`, on a SecantusDB on disk: `--data DIR`
+keeps it, and its markets, for the next run; postings_bench.py's `--data` can be the same
+directory), each with the read memo (services/read_memo.py) on and off.
 
 Every server runs in its own uvicorn process (one worker) on loopback; the baseline returns the
 very same response body as a constant, so the ratio is what GraphQL parsing/validation/execution
@@ -44,7 +52,9 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +62,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import read_cost  # noqa: E402  (benchmarks/read_cost.py: this script's directory is on sys.path)
 
 # Limits on and off twice each, started in the order on, off, off, on: here a server started
 # earlier answers up to 12 % slower than an identical one started later (an A/A run shows it),
@@ -151,8 +163,9 @@ def serve(kind: str, port: int, mongo_uri: str, database: str, body_file: str) -
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-async def load(port: int, seconds: float, concurrency: int) -> tuple[int, float]:
-    """Requests answered with 200 during `seconds`, `concurrency` at a time, and the seconds.
+async def load(port: int, seconds: float, concurrency: int) -> tuple[int, float, list[float]]:
+    """Requests answered with 200 during `seconds`, `concurrency` at a time, the seconds, and
+    each request's latency (ms).
 
     A bare keep-alive HTTP/1.1 client on asyncio streams: a full client library costs more CPU
     per request than the baseline server and would cap both sides at the client's speed.
@@ -164,12 +177,13 @@ async def load(port: int, seconds: float, concurrency: int) -> tuple[int, float]
     ).encode() + body
     done = 0
     deadline = time.perf_counter() + seconds
+    latencies: list[float] = []
 
     async def worker() -> None:
         nonlocal done
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            while time.perf_counter() < deadline:
+            while (sent := time.perf_counter()) < deadline:
                 writer.write(request)
                 head = await reader.readuntil(b"\r\n\r\n")
                 if not head.startswith(b"HTTP/1.1 200"):
@@ -179,12 +193,13 @@ async def load(port: int, seconds: float, concurrency: int) -> tuple[int, float]
                 if b'"errors"' in payload:
                     raise RuntimeError(f"GraphQL errors: {payload[:300]!r}")
                 done += 1
+                latencies.append((time.perf_counter() - sent) * 1000)
         finally:
             writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return done, time.perf_counter() - started
+    return done, time.perf_counter() - started, latencies
 
 
 def cpu_seconds(pid: int) -> float:
@@ -290,6 +305,38 @@ def wait_ready(port: int) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
+def stored_postings(args: argparse.Namespace) -> None:
+    """The filtered role rows (benchmarks/read_cost.py), on a SecantusDB on disk: in memory
+    it fails near a million documents."""
+    from rolepulse.devservices import LocalServices
+
+    sizes = [int(n) for n in args.stored.split(",")]
+    with ExitStack() as stack:
+        data = args.data or stack.enter_context(
+            tempfile.TemporaryDirectory(prefix="rolepulse-bench-")
+        )
+        Path(data).mkdir(parents=True, exist_ok=True)
+        services = stack.enter_context(LocalServices.start(mongo_storage=data))
+        asyncio.run(
+            read_cost.stored(services.mongo_uri, sizes, args.read_requests, args.read_rounds)
+        )
+
+
+def in_process_only(args: argparse.Namespace) -> None:
+    from rolepulse.devservices import LocalServices
+
+    if args.companies:
+        extras = [int(n) for n in args.companies.split(",")]
+        with LocalServices.start() as services:
+            asyncio.run(
+                read_cost.employers(
+                    services.mongo_uri, extras, args.read_requests, args.read_rounds
+                )
+            )
+    if args.stored:
+        stored_postings(args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -304,9 +351,30 @@ def main() -> None:
     parser.add_argument("--mongo-uri")
     parser.add_argument("--database", default="bench")
     parser.add_argument("--body-file")
+    parser.add_argument(
+        "--companies",
+        default="0,3000,10000",
+        help="extra employers per compared role for the employers rows ('' skips them)",
+    )
+    parser.add_argument(
+        "--stored",
+        default="10000,1000000",
+        help="stored postings for the filtered role rows ('' skips them)",
+    )
+    parser.add_argument(
+        "--data",
+        help="SecantusDB's directory for --stored, kept for the next run (as "
+        "postings_bench.py's --data; one directory serves both)",
+    )
+    parser.add_argument("--read-requests", type=int, default=300, help="per case, in process")
+    parser.add_argument("--read-rounds", type=int, default=6)
+    parser.add_argument("--skip-http", action="store_true", help="only the in-process rows")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve, args.port, args.mongo_uri, args.database, args.body_file)
+        return
+    if args.skip_http:
+        in_process_only(args)
         return
 
     from rolepulse.devservices import LocalServices
@@ -336,6 +404,7 @@ def main() -> None:
                 asyncio.run(load(ports[kind], args.warmup, args.concurrency))
             best = dict.fromkeys(KINDS, 0.0)
             cpu: dict[str, list[float]] = {kind: [] for kind in KINDS}  # µs per request
+            latencies: dict[str, list[float]] = {kind: [] for kind in KINDS}  # ms, all rounds
             limits_ratios = []
             for round_ in range(args.rounds):
                 # Every other round in reverse: a server measured right after another one
@@ -343,8 +412,9 @@ def main() -> None:
                 rates = {}
                 for kind in KINDS if round_ % 2 == 0 else reversed(KINDS):
                     used = cpu_seconds(procs[kind].pid)
-                    done, took = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
+                    done, took, ms = asyncio.run(load(ports[kind], args.seconds, args.concurrency))
                     used = cpu_seconds(procs[kind].pid) - used
+                    latencies[kind] += ms
                     rates[kind] = done / took
                     best[kind] = max(best[kind], rates[kind])
                     cpu[kind].append(used / done * 1e6)
@@ -365,6 +435,13 @@ def main() -> None:
                 args.ab_concurrency,
             )
         )
+        if args.companies:
+            extras = [int(n) for n in args.companies.split(",")]
+            asyncio.run(
+                read_cost.employers(
+                    services.mongo_uri, extras, args.read_requests, args.read_rounds
+                )
+            )
     base = best["baseline"]
     # CPU per request: the median of the rounds; "x" columns: baseline / this, >1 is faster.
     cpu_us = {kind: statistics.median(values) for kind, values in cpu.items()}
@@ -377,6 +454,7 @@ def main() -> None:
     print(f"contract query response: {len(body)} bytes, concurrency {args.concurrency}")
     print(
         f"{'':34} {'req/s':>8} {'x':>6} {'x hdrs':>6}   {'CPU µs/req':>10} {'x':>6} {'x hdrs':>6}"
+        f"   {'p50 / p99 ms':>15}"
     )
     rows = [
         ("baseline (plain Starlette JSON):", "baseline"),
@@ -387,11 +465,15 @@ def main() -> None:
     ]
     for label, kind in rows:
         rate, us = pair[kind]
+        ms = latencies[kind] + latencies.get(f"{kind}#2", [])
         print(
             f"{label:34} {rate:8.0f} {rate / base:6.3f} {rate / best['baseline-headers']:6.3f}   "
             f"{us:10.1f} "
-            f"{cpu_us['baseline'] / us:6.3f} {cpu_us['baseline-headers'] / us:6.3f}"
+            f"{cpu_us['baseline'] / us:6.3f} {cpu_us['baseline-headers'] / us:6.3f}   "
+            f"{read_cost.percentile(ms, 0.5):6.2f} / {read_cost.percentile(ms, 0.99):6.2f}"
         )
+    if args.stored:
+        stored_postings(args)
     # Per round, then the median: the two servers measured in the same stretch of noise.
     ratio = statistics.median(limits_ratios)
     rounds = ", ".join(f"{r:.3f}" for r in limits_ratios)

@@ -40,7 +40,12 @@ from rolepulse.domain.clusters import slot, slots
 from rolepulse.domain.history import week_monday_utc, weekly_increments
 from rolepulse.domain.lifecycle import Closed, Observed, PostingState, Transition, transition_key
 from rolepulse.domain.rollups import add_in_place, decode_payload, encode_payload, rollup_fields
-from rolepulse.schema.documents import DATA_VERSION_COLLECTION, DATA_VERSION_ID
+from rolepulse.schema.documents import (
+    DATA_VERSION_COLLECTION,
+    DATA_VERSION_ID,
+    ROLE_WEEKLY_INDEX,
+    WEEK_INDEX_COMPLETE,
+)
 from rolepulse.schema.postings_indexes import DRILL_DOWN_INDEXES
 
 Doc = dict[str, Any]
@@ -139,6 +144,7 @@ class MongoBatchStore:
         await self._db.postings.create_index([("cluster_slot", 1)])
         await self._db.postings.create_index([("cluster_id", 1)])
         await self._db.role_weekly.create_index([("role", 1), ("week", 1)])
+        await self._index_weeks()
         # Filtered figures (rolepulse/domain/rollups.py): a role's cells are read by role (an
         # `_id` prefix range is a collection scan on SecantusDB). Their postings path reads
         # through the drill-down's indexes (schema/postings_indexes.py), none of its own.
@@ -147,6 +153,31 @@ class MongoBatchStore:
         # only (partial), each about 0.05 - 0.1 ms more per posting written here.
         for spec in DRILL_DOWN_INDEXES:
             await self._db.postings.create_index(list(spec.keys), **spec.create_kwargs())
+
+    async def _index_weeks(self) -> None:
+        """List in `role_weekly_index` the weeks of weekly history written before it existed
+        (schema/documents.py), once; every batch keeps it since.
+
+        In a transaction: a batch committing meanwhile writes the same index documents, so one
+        of the two retries, and the index is complete when its marker is written.
+        """
+
+        async def build(s: AsyncClientSession) -> None:
+            index = self._db[ROLE_WEEKLY_INDEX]
+            if await index.find_one({"_id": WEEK_INDEX_COMPLETE}, session=s) is not None:
+                return
+            weeks: dict[str, set[str]] = {}
+            async for d in self._db.role_weekly.find({}, {"role": 1, "week": 1}, session=s):
+                weeks.setdefault(d["role"], set()).add(d["week"])
+            ops = [
+                ReplaceOne({"_id": role}, {"_id": role, "weeks": sorted(found)}, upsert=True)
+                for role, found in sorted(weeks.items())
+            ]
+            ops.append(ReplaceOne({"_id": WEEK_INDEX_COMPLETE}, {}, upsert=True))
+            await index.bulk_write(ops, ordered=True, session=s)
+
+        async with self._client.start_session() as session:
+            await session.with_transaction(build)
 
     async def apply(self, batch: Sequence[Delivered]) -> BatchResult:
         """Apply `batch` exactly once; retried whole on transient transaction errors."""
@@ -344,21 +375,37 @@ class MongoBatchStore:
         if not steps:
             return 0
         collection: AsyncCollection[Doc] = self._db.role_weekly
-        first = min(weeks[0][0] for weeks in steps.values())
-        query = {"role": {"$in": sorted(steps)}, "week": {"$gte": first}}
-        docs: dict[str, dict[str, Doc]] = {role: {} for role in steps}
-        async for d in collection.find(query, session=s):
-            docs[d["role"]][d["week"]] = d
-        for role, weeks in steps.items():
-            await self._add_weeks(s, role, docs[role], weeks)
+        index = self._db[ROLE_WEEKLY_INDEX]
+        roles = sorted(steps)
+        known = {d["_id"]: d["weeks"] async for d in index.find({"_id": {"$in": roles}}, session=s)}
+        docs: dict[str, dict[str, Doc]] = {}
+        created: dict[str, set[str]] = {}
+        for role in roles:
+            # One range per role on (role, week): `$in` roles plus a range is a collection scan
+            # on SecantusDB. From the role's newest week before the batch's first, when the
+            # index knows it: the base of a week seen for the first time.
+            first = steps[role][0][0]
+            before = [w for w in known.get(role, ()) if w < first]
+            query = {"role": role, "week": {"$gte": before[-1] if before else first}}
+            docs[role] = {d["week"]: d async for d in collection.find(query, session=s)}
+            stored = set(docs[role])
+            await self._add_weeks(s, role, docs[role], steps[role])
+            created[role] = set(docs[role]) - stored
         ops = [
             ReplaceOne({"_id": d["_id"]}, d, upsert=True)
-            for role in sorted(docs)
+            for role in roles
             for week, d in sorted(docs[role].items())
             if week >= steps[role][0][0]
         ]
         await collection.bulk_write(ops, ordered=True, session=s)
-        return len(ops)
+        # Weeks seen for the first time join the role's list, in this transaction.
+        lists = {r: sorted({*known.get(r, ()), *new}) for r, new in created.items() if new}
+        listed = [
+            ReplaceOne({"_id": r}, {"_id": r, "weeks": w}, upsert=True) for r, w in lists.items()
+        ]
+        if listed:
+            await index.bulk_write(listed, ordered=True, session=s)
+        return len(ops) + len(listed)
 
     async def _add_weeks(
         self,

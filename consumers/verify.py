@@ -1,6 +1,6 @@
 """Recompute every aggregate and rollup from the stored postings and list where the stored ones
-differ (the postings' `counted` flags included); check the sanity of what a recomputation cannot
-see (the stream clock, sweeps that emptied roles).
+differ (the postings' `counted` flags and the week index included); check the sanity of what a
+recomputation cannot see (the stream clock, sweeps that emptied roles).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from rolepulse.domain.expiry import RoleSweep
 from rolepulse.domain.lifecycle import PostingState
 from rolepulse.domain.rollups import decode_payload, encode_payload, prune, rollup_fields
 from rolepulse.domain.sanity import SweepRecord, clock_problems, emptied_roles
+from rolepulse.schema.documents import ROLE_WEEKLY_INDEX, WEEK_INDEX_COMPLETE
 
 
 async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
@@ -37,7 +38,38 @@ async def aggregate_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
     for kind, collection in ROLLUP_COLLECTIONS.items():
         async for doc in db[collection].find({}):
             stored[(kind, str(doc["_id"]))] = flatten(decode_payload(doc.get("c")))
-    return diff(expected, stored) + counted_differences(states, flags)
+    return (
+        diff(expected, stored)
+        + counted_differences(states, flags)
+        + await week_index_differences(db)
+    )
+
+
+async def week_index_differences(db: AsyncDatabase[dict[str, Any]]) -> list[str]:
+    """The week index against the weekly documents it lists, one line per role that differs.
+
+    The API reads weekly history through it once it is marked complete (services/weekly_read.py),
+    so a week missing from a list would silently drop out of every trend; before the marker it
+    is not read, and not checked.
+    """
+    index = {d["_id"]: d.get("weeks") async for d in db[ROLE_WEEKLY_INDEX].find({})}
+    if WEEK_INDEX_COMPLETE not in index:
+        return []
+    del index[WEEK_INDEX_COMPLETE]
+    weeks: dict[str, set[str]] = {}
+    async for d in db.role_weekly.find({}, {"role": 1, "week": 1}):
+        weeks.setdefault(d["role"], set()).add(d["week"])
+    lines = []
+    for role in sorted(set(index) | set(weeks)):
+        listed, held = list(index.get(role) or []), sorted(weeks.get(role, ()))
+        if listed != held:
+            missing, extra = sorted(set(held) - set(listed)), sorted(set(listed) - set(held))
+            lines.append(
+                f"{ROLE_WEEKLY_INDEX}/{role}: lists {len(listed)} weeks, {len(held)} stored "
+                f"(missing {missing[:5]}, without a document {extra[:5]}"
+                f"{', not ascending' if not missing and not extra else ''})"
+            )
+    return lines
 
 
 def counted_keys(states: Mapping[str, PostingState]) -> set[str]:

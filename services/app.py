@@ -1,4 +1,5 @@
-"""The ASGI application: GraphQL (+ GraphiQL) at /graphql and a health check at /healthz.
+"""The ASGI application: GraphQL (+ GraphiQL) at /graphql, a health check at /healthz, and the
+pages of the figures at /salaries/ and /companies/ (services/pages).
 
 Pure wiring: nothing connects here. The composition root (`services.main`) passes a read
 model whose connection it opens in the lifespan, so tests can pass a fake or a real database.
@@ -32,6 +33,7 @@ from rolepulse.services.graphql.schema import build_schema
 from rolepulse.services.graphql.subscriptions import LiveUpdates
 from rolepulse.services.http_policy import SECURITY_HEADERS, SecurityHeaders, cors
 from rolepulse.services.limits import DoorLimits, RequestLimits, error_body
+from rolepulse.services.pages import Pages
 from rolepulse.services.ratelimit import (
     ADMISSION_SCOPE_KEY,
     Admission,
@@ -144,6 +146,18 @@ def create_app(
         )
     # Outermost: a refused request costs no cache lookup, no parsing, no execution.
     graphql = RequestLimits(graphql, DoorLimits.from_settings(settings))
+    # The pages query through this same chain, in process: limits, rate limit and cache hold.
+    pages = (
+        Pages(
+            graphql,
+            roles,
+            data_version,
+            graphiql=graphiql is not None,
+            key_header=settings.rate_limit_key_header,
+        )
+        if settings.pages
+        else None
+    )
 
     async def healthz(_: Request) -> JSONResponse:
         try:
@@ -184,6 +198,7 @@ def create_app(
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz, methods=["GET"]),
             *(graphiql.routes() if graphiql is not None else ()),
+            *(pages.routes() if pages is not None else ()),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: http_error, Exception: internal_error},

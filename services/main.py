@@ -13,6 +13,7 @@ from rolepulse.connections import mongo_client_kwargs
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.services.app import create_app
 from rolepulse.services.data_version import DataVersion
+from rolepulse.services.read_memo import MemoReadModel, ReadMemo
 from rolepulse.services.read_model import MongoReadModel
 from rolepulse.settings import ApiSettings, MongoSettings
 from rolepulse.taxonomy import load_taxonomy
@@ -46,7 +47,10 @@ def build_app(api: ApiSettings, mongo: MongoSettings, roles: Mapping[str, RoleIn
             read_model.detach()
             await client.close()
 
-    return create_app(read_model, roles, api, lifespan=lifespan, data_version=data_version)
+    # Reads kept per data version: a request that misses the response cache then costs no
+    # MongoDB read and nothing proportional to a role's employers or salary values.
+    memo = MemoReadModel(read_model, ReadMemo(data_version, api.read_memo_max_bytes))
+    return create_app(memo, roles, api, lifespan=lifespan, data_version=data_version)
 
 
 def serve(api: ApiSettings, mongo: MongoSettings) -> None:

@@ -73,7 +73,11 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token buckets per client key, bounded to `max_clients` buckets (LRU)."""
+    """Token buckets per client key, bounded to `max_clients` buckets (LRU).
+
+    `max_charge`: no query is charged more (the query budget: only an introspection query may
+    cost more, services/graphql/cost.py, and it must still fit a bucket that holds the budget).
+    """
 
     def __init__(
         self,
@@ -81,6 +85,7 @@ class RateLimiter:
         restore_per_s: float,
         *,
         max_clients: int = 100_000,
+        max_charge: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if capacity <= 0 or restore_per_s <= 0 or max_clients < 1:
@@ -88,6 +93,7 @@ class RateLimiter:
         self.capacity = capacity
         self.restore_per_s = restore_per_s
         self.max_clients = max_clients
+        self.max_charge = max_charge
         self._clock = clock
         self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
 
@@ -95,7 +101,10 @@ class RateLimiter:
         return len(self._buckets)
 
     def charge(self, client: str, cost: int) -> Decision:
-        """Take `cost` points from `client`'s bucket if it holds them; never a partial charge."""
+        """Take `cost` points (at most `max_charge`) from `client`'s bucket if it holds them;
+        never a partial charge."""
+        if self.max_charge is not None:
+            cost = min(cost, self.max_charge)
         now = self._clock()
         bucket = self._buckets.get(client)
         if bucket is None:
@@ -373,6 +382,7 @@ def rate_limit_gate(app: ASGIApp, settings: ApiSettings) -> RateLimitGate:
         settings.rate_limit_bucket,
         settings.rate_limit_restore_per_s,
         max_clients=settings.rate_limit_max_clients,
+        max_charge=settings.max_query_cost,
     )
     identity = ClientIdentity(settings.rate_limit_key_header, settings.rate_limit_keys())
     return RateLimitGate(app, limiter, identity)

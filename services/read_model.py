@@ -26,11 +26,13 @@ from rolepulse.domain.rollups import Counters, cell_id, decode_payload, skill_id
 from rolepulse.schema.documents import (
     DATA_VERSION_COLLECTION,
     DATA_VERSION_ID,
+    ROLE_WEEKLY_INDEX,
     MarketAggregateDoc,
     RoleAggregateDoc,
 )
 from rolepulse.services.data_version import PushUnavailableError
 from rolepulse.services.postings_read import MongoPostings
+from rolepulse.services.weekly_read import MongoWeeks
 
 ROLE_AGGREGATES = "role_aggregates"
 MARKET_AGGREGATES = "market_aggregates"
@@ -76,7 +78,9 @@ class ReadModel(Protocol):
         ...
 
     async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
-        """The latest `per_role` weekly snapshots of each given role, in one read."""
+        """Each given role's newest `per_role` weekly snapshots, or fewer: none older than the
+        one standing at the start of the `per_role` weeks ending at the latest week (what a
+        trend of up to `per_role - 1` weeks needs; rolepulse/domain/trends.py weeks_to_read)."""
         ...
 
     async def ping(self) -> bool:
@@ -183,25 +187,21 @@ class MongoReadModel:
                     yield _version_of(change)
 
     async def role_weeks(self, slugs: Sequence[str], per_role: int) -> WeeklyHistory:
-        # One round trip: the global latest week (so every role's trend ends on the same week,
-        # carried forward if the role did not change) and each role's newest snapshots. `week`
-        # labels "YYYY-Www" sort chronologically as strings.
-        pipeline: list[dict[str, Any]] = [
-            {
-                "$facet": {
-                    "latest": [{"$group": {"_id": None, "week": {"$max": "$week"}}}],
-                    "recent": [
-                        {"$match": {"role": {"$in": list(slugs)}}},
-                        {"$group": {"_id": "$role", "docs": _newest(per_role)}},
-                    ],
-                }
-            }
-        ]
-        cursor = await self._database()[ROLE_WEEKLY].aggregate(pipeline)
-        (result,) = await cursor.to_list()
-        latest = result["latest"][0]["week"] if result["latest"] else None
-        by_role = {r["_id"]: [_snapshot(d) for d in r["docs"]] for r in result["recent"]}
-        return WeeklyHistory(latest, by_role)
+        # Every role's trend ends on the latest week of ANY role (carried forward if the role
+        # did not change); only the window's documents are read (services/weekly_read.py).
+        weeks = await self._weeks().read(slugs, per_role)
+        by_role = {role: [_snapshot(d) for d in docs] for role, docs in weeks.by_role.items()}
+        return WeeklyHistory(weeks.latest, by_role)
+
+    async def week_counters(
+        self, per_role: int, fields: Sequence[str], until: str | None = None
+    ) -> WeeklyHistory:
+        """Every role's newest `per_role` weekly documents at or before week `until` (default:
+        the latest week of any role), or fewer, as `role_weeks` reads them; as stored, only
+        `fields` (dotted paths) beside `role` and `week`: the market's trend sums counters,
+        not figures (rolepulse/domain/market_trend.py)."""
+        weeks = await self._weeks().read(None, per_role, fields, until)
+        return WeeklyHistory(weeks.latest, weeks.by_role)
 
     async def role_totals(self, slugs: Sequence[str]) -> dict[str, Counters]:
         collection = self._database()[ROLLUP_COLLECTIONS[TOTAL]]
@@ -278,6 +278,10 @@ class MongoReadModel:
             return False
         return True
 
+    def _weeks(self) -> MongoWeeks:
+        database = self._database()
+        return MongoWeeks(database[ROLE_WEEKLY], database[ROLE_WEEKLY_INDEX])
+
     def _database(self) -> AsyncDatabase[Any]:
         if self._db is None:
             raise RuntimeError("MongoReadModel used before the app's lifespan attached a database")
@@ -295,8 +299,3 @@ def _snapshot(weekly: Mapping[str, Any]) -> WeeklyDoc:
     # The consumer stores counters (rolepulse.domain.history); figures are derived here.
     keys = {k: weekly[k] for k in ("_id", "role", "week", "week_start") if k in weekly}
     return role_snapshot(weekly) | keys
-
-
-def _newest(n: int) -> dict[str, Any]:
-    # $topN keeps at most n documents per group in memory, however long the history grows.
-    return {"$topN": {"n": n, "sortBy": {"week": -1}, "output": "$$ROOT"}}

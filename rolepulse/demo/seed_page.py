@@ -1,8 +1,9 @@
 """The `seed-page` demo market: a feed whose figures reproduce the published seed page exactly.
 
-For AI Software Engineer and AI Product Manager every figure of /work/shared/SEED-PAGE.md
-(open positions, disclosed pay n, salary range, p25/median/average/p75 on basis MAX, remote share,
-experience mix, top-8 skills, top companies, top metros) holds after normalization, lifecycle and
+For AI Software Engineer and AI Product Manager every figure of the seed page (the published
+comparison page the project started from: open positions, disclosed pay n, salary range,
+p25/median/average/p75 on basis MAX, remote share, experience mix, top-8 skills, top companies,
+top metros) holds after normalization, lifecycle and
 aggregation. Filler postings of the other ten roles bring the market to 26,159 open AI positions;
 non-AI postings, closed postings, re-observations and verbatim redeliveries exercise the pipeline
 without moving any figure. Same seed, same events: only `random.Random(seed)` draws.

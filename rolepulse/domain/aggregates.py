@@ -19,13 +19,13 @@ batch, and a recomputation from postings (`verify`) covers them.
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rolepulse.domain.distribution import Distribution
 from rolepulse.domain.lifecycle import PostingState
 from rolepulse.domain.model import NormalizedPosting, SalaryBasis, Seniority, WorkMode
 
@@ -240,30 +240,7 @@ def quantile(hist: Mapping[int, int], q: float) -> float | None:
 
 def quantiles(hist: Mapping[int, int], qs: Sequence[float]) -> list[float | None]:
     """Several quantiles of one histogram, sorting it once (the API asks for three per role)."""
-    values: list[int] = []
-    ends: list[int] = []  # cumulative counts: order statistic i is values[first end > i]
-    total = 0
-    for value, count in sorted(hist.items()):
-        if count > 0:
-            total += count
-            values.append(value)
-            ends.append(total)
-    if total == 0:
-        return [None for _ in qs]
-
-    def order_statistic(index: int) -> int:
-        return values[bisect_right(ends, index)]
-
-    out: list[float | None] = []
-    for q in qs:
-        h = (total - 1) * q
-        lo = int(h)
-        frac = h - lo
-        lo_value = order_statistic(lo)
-        out.append(
-            float(lo_value) if frac == 0 else lo_value + frac * (order_statistic(lo + 1) - lo_value)
-        )
-    return out
+    return Distribution.of(hist).quantiles(qs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,12 +261,19 @@ class SalaryStats:
 
 def salary_stats(salary_doc: Mapping[str, object], basis: SalaryBasis) -> SalaryStats:
     """Figures from a role document's `salary` sub-document (see schema/documents.py)."""
+    return salary_stats_of(
+        salary_doc, basis, Distribution.of_counters(salary_doc.get(f"hist_{basis.value}"))
+    )
+
+
+def salary_stats_of(
+    salary_doc: Mapping[str, object], basis: SalaryBasis, hist: Distribution
+) -> SalaryStats:
+    """`salary_stats` with the basis' histogram already prepared (it may serve many reads)."""
     n = _int(salary_doc.get("n"))
-    hist = _hist(salary_doc.get(f"hist_{basis.value}"))
     if n <= 0:
         return SalaryStats(basis, 0, None, None, None, None, None, None, None, None)
-    present = [v for v, c in hist.items() if c > 0]
-    p25, median, p75 = quantiles(hist, (0.25, 0.5, 0.75))
+    p25, median, p75 = hist.quantiles((0.25, 0.5, 0.75))
     return SalaryStats(
         basis=basis,
         n=n,
@@ -299,17 +283,23 @@ def salary_stats(salary_doc: Mapping[str, object], basis: SalaryBasis) -> Salary
         median=median,
         average=_int(salary_doc.get(f"sum_{basis.value}")) / n,
         p75=p75,
-        low=min(present) if present else None,
-        high=max(present) if present else None,
+        low=hist.low,
+        high=hist.high,
     )
 
 
 def top_counts(counts: Mapping[str, object] | None, limit: int) -> list[tuple[str, int]]:
     """Largest positive counters first; ties by name so results are stable across reads."""
+    return ranking(counts)[:limit]
+
+
+def ranking(counts: Mapping[str, object] | None) -> list[tuple[str, int]]:
+    """Every positive counter (name decoded), most first, ties by name: what every top-N list
+    is a prefix of, so it can be ranked once and sliced by many reads."""
     pairs = [(decode_key(k), _int(v)) for k, v in (counts or {}).items()]
     pairs = [(k, v) for k, v in pairs if v > 0]
     pairs.sort(key=lambda kv: (-kv[1], kv[0]))
-    return pairs[:limit]
+    return pairs
 
 
 def seniority_mix(counts: Mapping[str, object] | None) -> dict[Seniority, int]:
@@ -320,12 +310,6 @@ def seniority_mix(counts: Mapping[str, object] | None) -> dict[Seniority, int]:
 def work_mode_mix(counts: Mapping[str, object] | None) -> dict[WorkMode, int]:
     counts = counts or {}
     return {m: _int(counts.get(m.value)) for m in WorkMode}
-
-
-def _hist(raw: object) -> dict[int, int]:
-    if not isinstance(raw, Mapping):
-        return {}
-    return {int(k): _int(v) for k, v in raw.items()}
 
 
 def _int(raw: object) -> int:

@@ -5,11 +5,12 @@ salary provenance. Pure; every figure is exact, derived from exact counters when
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from rolepulse.domain.aggregates import decode_key, first_seen_day, quantiles
+from rolepulse.domain.distribution import Bucket, Distribution
 from rolepulse.domain.model import SalaryBasis, SalarySource
 
 # Salary figures over fewer postings with disclosed pay than this are flagged `lowConfidence`.
@@ -21,42 +22,19 @@ MIN_BUCKET_WIDTH, MAX_BUCKET_WIDTH = 1_000, 1_000_000
 SOURCES: tuple[SalarySource, ...] = ("structured", "text", "description")
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
-    """Postings whose annual pay on the basis is in [low, high); `high` None: low and above."""
-
-    low: int
-    high: int | None
-    count: int
-
-
 def histogram(hist: Mapping[int, int], width: int, max_buckets: int = MAX_BUCKETS) -> list[Bucket]:
     """Contiguous buckets of `width` dollars, from the one holding the lowest value to the one
     holding the highest (empty ones included, so a chart needs no gap logic), at most
     `max_buckets`: then the last one is open-ended and holds every higher value."""
-    present = sorted((v, c) for v, c in hist.items() if c > 0)
-    if not present:
-        return []
-    first = present[0][0] // width * width
-    needed = (present[-1][0] - first) // width + 1
-    size = min(needed, max_buckets)
-    counts = [0] * size
-    for value, count in present:
-        counts[min((value - first) // width, size - 1)] += count
-    open_ended = needed > max_buckets
-    return [
-        Bucket(
-            low=first + i * width,
-            high=None if open_ended and i == size - 1 else first + (i + 1) * width,
-            count=counts[i],
-        )
-        for i in range(size)
-    ]
+    return Distribution.of(hist).buckets(width, max_buckets)
+
+
+TAILS = (0.1, 0.9)  # p10 and p90
 
 
 def tails(hist: Mapping[int, int]) -> tuple[float | None, float | None]:
     """(p10, p90) by the same interpolation as p25/median/p75 (numpy's default)."""
-    p10, p90 = quantiles(hist, (0.1, 0.9))
+    p10, p90 = quantiles(hist, TAILS)
     return p10, p90
 
 
@@ -72,16 +50,37 @@ def top_paying(
 ) -> list[PayingCompany]:
     """Companies with at least `min_postings` postings with pay, by average pay on `basis`,
     highest first; ties by name."""
+    return best_paying(pay_ranking(company_pay, basis), limit, min_postings)
+
+
+def pay_ranking(
+    company_pay: Mapping[str, object] | None, basis: SalaryBasis
+) -> list[PayingCompany]:
+    """Every company with pay, by average pay on `basis`, highest first, ties by name: what
+    `top_paying` selects from, so it can be ranked once and read many times."""
     out: list[PayingCompany] = []
     for key, raw in (company_pay or {}).items():
         if not isinstance(raw, Mapping):
             continue
         n = _int(raw.get("n"))
-        if n >= max(min_postings, 1):
+        if n >= 1:
             average = _int(raw.get(f"sum_{basis.value}")) / n
             out.append(PayingCompany(decode_key(key), n, average))
     out.sort(key=lambda c: (-c.average, c.name))
-    return out[:limit]
+    return out
+
+
+def best_paying(
+    ranked: Iterable[PayingCompany], limit: int, min_postings: int
+) -> list[PayingCompany]:
+    """The first `limit` companies of a pay ranking with at least `min_postings` postings."""
+    out: list[PayingCompany] = []
+    for company in ranked:
+        if len(out) >= limit:
+            break
+        if company.n >= min_postings:
+            out.append(company)
+    return out
 
 
 def median_age_days(first_seen: Mapping[str, object] | None, now: datetime | None) -> float | None:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, date
+from functools import lru_cache
 from typing import Final
 
+from rolepulse.domain.companies import CompanyNames
 from rolepulse.domain.model import NormalizedPosting, NormalizedSalary
-from rolepulse.domain.places import CompanyNames, Places, work_mode
+from rolepulse.domain.places import Places, work_mode
 from rolepulse.domain.roles import RoleMatcher, SeniorityMatcher
 from rolepulse.domain.salary import (
     IMPLAUSIBLE_FLAG,
@@ -27,6 +30,7 @@ from rolepulse.domain.taxonomy import Taxonomy
 from rolepulse.schema.events import PostingEventV1, PostingV1
 
 CURRENCY_UNKNOWN_FLAG = "salary_currency_unknown"
+_LOCATION_CACHE = 8192
 
 # Cluster keys compare titles as boards abbreviate them differently ("Sr. ML Eng" on one board,
 # "Senior Machine Learning Engineer" on another): expand first, then drop the level words.
@@ -95,6 +99,8 @@ class Normalizer:
             for code, patterns in taxonomy.fx.local_dollars.items()
             if patterns
         ]
+        # Locations repeat like titles do ("Toronto, ON"); what "$" means there is pure.
+        self._dollar_in = lru_cache(maxsize=_LOCATION_CACHE)(self._dollar)
 
     def normalize(self, event: PostingEventV1) -> NormalizedPosting:
         """Normalize one observed posting; raises `NormalizationError` if there is none."""
@@ -106,7 +112,7 @@ class Normalizer:
             raise NormalizationError("posting.observed without a title")
         description = posting.description or ""
         metro = self._places.metro(posting.location)
-        salary, flags = self._salary(posting)
+        salary, flags = self._salary(posting, _pay_day(event))
         # No company is no company: counted in its role, in no company figure.
         canonical = self._companies.canonical(company) if company else None
         return NormalizedPosting(
@@ -136,25 +142,27 @@ class Normalizer:
             return None
         return f"{posting.company}|{title}|{posting.metro or 'remote'}"
 
-    def _salary(self, posting: PostingV1) -> tuple[NormalizedSalary | None, tuple[str, ...]]:
+    def _salary(
+        self, posting: PostingV1, day: date
+    ) -> tuple[NormalizedSalary | None, tuple[str, ...]]:
         structured = posting.salary
         if structured is not None and (structured.min is not None or structured.max is not None):
             pay: Pay | None = Pay(
                 structured.min, structured.max, structured.currency, structured.period
             )
-            salary = annualize(pay, self.taxonomy.fx, "structured") if pay else None
+            salary = annualize(pay, self.taxonomy.fx, "structured", day) if pay else None
         elif posting.salary_text:
             text = posting.salary_text
-            dollar = self._dollar(posting.location) if "$" in text else "USD"
+            dollar = self._dollar_in(posting.location) if "$" in text else "USD"
             pay = self._salary_text.parse(text, dollar)
-            salary = annualize(pay, self.taxonomy.fx, "text") if pay else None
+            salary = annualize(pay, self.taxonomy.fx, "text", day) if pay else None
         elif posting.description and (
             pay := self._description_pay.find(
-                posting.description, self._dollar(posting.location), _city(posting.location)
+                posting.description, self._dollar_in(posting.location), _city(posting.location)
             )
         ):
             # Only when the board gave no pay field at all: a field, even "Competitive", wins.
-            salary = annualize(pay, self.taxonomy.fx, "description")
+            salary = annualize(pay, self.taxonomy.fx, "description", day)
         else:
             return None, ()
         if salary is None:
@@ -193,6 +201,15 @@ def _city(location: str | None) -> str | None:
         return None
     city = _PLACE_SPLIT.split(location, 1)[0].strip()
     return city if len(city) >= 3 else None
+
+
+def _pay_day(event: PostingEventV1) -> date:
+    """The day whose exchange rate converts the pay: the posting's date, else this observation's.
+
+    Without a board date each observation converts at its own day's rate; the stored posting
+    takes the latest observation's figures, as it does for every other field.
+    """
+    return (event.posting.posted_at or event.occurred_at).astimezone(UTC).date()
 
 
 def _clean(text: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Where and for whom: canonical company names, metros and work mode from board text.
+"""Where and how: metros and work mode from board text.
 
 Pure; compiled once from the taxonomy by `Normalizer`.
 """
@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from rolepulse.domain.model import WorkMode
-from rolepulse.domain.taxonomy import CompanyInfo, MetroInfo
+from rolepulse.domain.taxonomy import MetroInfo
 
 _PLACE_CACHE = 8192
 _REMOTE = re.compile(r"\b(?:remote|work from home|wfh)\b", re.IGNORECASE)
@@ -49,26 +49,6 @@ _OFFICE_DAYS = re.compile(
 )
 # "Fremont, CA 94539", "Fremont, CA, US": the ZIP code or country after "City, ST" says no more.
 _CITY_STATE = re.compile(r"^([^,]+),\s*([A-Za-z]{2})\b")
-
-
-class CompanyNames:
-    """Canonical company names: aliases, then legal-suffix stripping, then aliases again."""
-
-    def __init__(self, companies: Iterable[CompanyInfo], suffixes: Iterable[str]) -> None:
-        self._aliases = {alias: c.name for c in companies for alias in c.aliases}
-        ordered = sorted(suffixes, key=len, reverse=True)
-        alternatives = "|".join(re.escape(suffix) for suffix in ordered)
-        self._suffix = re.compile(rf"[\s,]+(?:{alternatives})$", re.IGNORECASE)
-
-    def canonical(self, name: str) -> str:
-        known = self._aliases.get(name.lower())
-        if known is not None:
-            return known
-        stripped = name
-        while (match := self._suffix.search(stripped)) is not None:
-            stripped = stripped[: match.start()].rstrip(" ,&")
-        stripped = stripped or name
-        return self._aliases.get(stripped.lower(), stripped)
 
 
 class Places:
@@ -212,18 +192,29 @@ def work_mode(
     # An explicit remote=False outranks a "Remote" in free text; "Hybrid" is still hybrid.
     if board is not None and (board is not WorkMode.REMOTE or remote is None):
         return board
-    if _HYBRID_REMOTE.search(text):
-        return WorkMode.HYBRID
-    if remote is None and _REMOTE.search(text):
-        return WorkMode.REMOTE
-    if _HYBRID.search(text):
-        return WorkMode.HYBRID
+    if _may_name_mode(text):
+        if _HYBRID_REMOTE.search(text):
+            return WorkMode.HYBRID
+        if remote is None and _REMOTE.search(text):
+            return WorkMode.REMOTE
+        if _HYBRID.search(text):
+            return WorkMode.HYBRID
     stated = description_mode(description, remote_allowed=remote is None)
     if stated is not None:
         return stated
     if metro is not None or remote is False:
         return WorkMode.ONSITE
     return WorkMode.UNKNOWN
+
+
+def _may_name_mode(text: str) -> bool:
+    """Whether `_HYBRID_REMOTE`, `_REMOTE` or `_HYBRID` may match: most locations and titles
+    name no arrangement, and substrings spare them three regex scans. In ASCII, IGNORECASE is
+    lower-casing; other text (where "ı" matches "i") takes the scans."""
+    if not text.isascii():
+        return True
+    low = text.lower()
+    return "remote" in low or "hybrid" in low or "wfh" in low or "work from home" in low
 
 
 def board_mode(description: str) -> WorkMode | None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from rolepulse.domain.model import Seniority
-from rolepulse.domain.skills import alias_key, word_trie
+from rolepulse.domain.skills import WordFinder, alias_key
 from rolepulse.domain.taxonomy import (
     CorporateTitles,
     DescriptionEvidence,
@@ -79,7 +79,7 @@ class _Evidence:
         self._concepts = {
             alias_key(word): concept for concept, words in evidence.terms.items() for word in words
         }
-        self._terms = word_trie(self._concepts)
+        self._terms = WordFinder(self._concepts)
         self._titles = [(role, _any_of(patterns)) for role, patterns in evidence.titles.items()]
         self._excludes = _any_of(evidence.excludes)
         self._min_terms = evidence.min_terms
@@ -98,9 +98,9 @@ class _Evidence:
         low = description.lower()
         blurb = _company_lead(company)
         mentions = [
-            self._concepts.get(alias_key(match.group()))
-            for match in self._terms.finditer(low)
-            if not self._vetoed(_sentence(low, match.start()), blurb)
+            self._concepts.get(alias_key(term))
+            for start, term in self._terms.find(low)
+            if not self._vetoed(_sentence(low, start), blurb)
         ]
         return len(mentions) >= self._min_mentions and len(set(mentions)) >= self._min_terms
 

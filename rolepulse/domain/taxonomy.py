@@ -6,7 +6,7 @@ I/O and happens in `rolepulse.taxonomy.load_taxonomy`, called from each process'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -88,17 +88,38 @@ class CompanyInfo:
     aliases: tuple[str, ...]  # lower-case names as boards publish them, e.g. "amazon.com"
 
 
+RateLookup = Callable[[str, date], float | None]
+"""USD per unit of an ISO 4217 currency on a day, or None where it cannot be converted."""
+
+
+def no_dated_rates(currency: str, day: date) -> float | None:
+    """A `RateLookup` that converts nothing: only the fixed rates apply."""
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class FxTable:
-    """Exchange rates to USD as of one date, and the currency symbols pay text uses."""
+    """The currencies pay text names, and what one unit of each is worth in USD on a day.
 
-    as_of: date
-    rates_to_usd: Mapping[str, float]  # ISO 4217 code -> USD per unit
+    Rates are by day (a salary converts at the rate of its posting's date), so they are a
+    lookup, not data: `dated` is injected where the taxonomy is loaded (the ECB's reference
+    rates in `rolepulse.taxonomy.fx`), and this module stays free of I/O. `fixed_rates_to_usd`
+    holds USD and the currencies pegged to it that the dated source does not publish.
+    """
+
+    currencies: frozenset[str]  # ISO 4217 codes pay text recognizes ("EUR", "INR")
+    fixed_rates_to_usd: Mapping[str, float]  # ISO code -> USD per unit, whatever the day
     symbols: Mapping[str, str]  # symbol as written, e.g. "CA$" -> "CAD"
     # ISO code -> location regexes (case-sensitive) where a bare "$" means that dollar.
     local_dollars: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    dated: RateLookup = no_dated_rates
+
+    def rate_to_usd(self, currency: str, day: date) -> float | None:
+        """USD per unit of `currency` on `day`; None for a currency neither source converts."""
+        fixed = self.fixed_rates_to_usd.get(currency)
+        return fixed if fixed is not None else self.dated(currency, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +155,7 @@ class Taxonomy:
     metros: tuple[MetroInfo, ...]
     non_metros: frozenset[str]  # lower-case place names that are no metro ("united states")
     companies: tuple[CompanyInfo, ...]
-    company_suffixes: tuple[str, ...]  # legal suffixes stripped from company names
+    company_suffixes: tuple[str, ...]  # legal forms stripped from names: ours, then cleanco's
     fx: FxTable
     non_ai_titles: tuple[str, ...] = ()  # title regexes that are never an AI role ("sales")
     description_evidence: DescriptionEvidence | None = None

@@ -7,6 +7,7 @@ Weeks before a role's first snapshot get no point at all: no data is not zero.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,6 +56,23 @@ def week_monday(week: str) -> date:
 
 def week_label(monday: date) -> str:
     return iso_week(datetime.combine(monday, time(), UTC))
+
+
+def weeks_to_read(stored: Sequence[str], end: str, count: int) -> list[str]:
+    """Which of a role's weekly snapshots (`stored`: its weeks, ascending) a trend of up to
+    `count - 1` weeks ending at week `end` can need: its newest `count` at or before `end`,
+    but none older than the one standing at the start of the `count` weeks ending there.
+
+    For a role with a snapshot every week that is its newest `count` (one before a window of
+    `count - 1` weeks carries into it); for one that stopped changing long ago, the single
+    snapshot that still stands. Either way at most `count`, however long the history.
+    """
+    if count < 1:
+        return []
+    stop = bisect_right(stored, end)
+    first_week = week_label(week_monday(end) - (count - 1) * WEEK)
+    standing = max(bisect_right(stored, first_week) - 1, 0)
+    return list(stored[max(stop - count, standing) : stop])
 
 
 def weekly_trend(

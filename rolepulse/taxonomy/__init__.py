@@ -8,14 +8,15 @@ fails at start-up, not on the first event that happens to use it.
 from __future__ import annotations
 
 import re
-from datetime import date
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+import cleanco
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from rolepulse.domain.companies import legal_form_key
 from rolepulse.domain.model import Seniority
 from rolepulse.domain.taxonomy import (
     CompanyInfo,
@@ -23,12 +24,14 @@ from rolepulse.domain.taxonomy import (
     DescriptionEvidence,
     FxTable,
     MetroInfo,
+    RateLookup,
     RoleInfo,
     RoleRule,
     SeniorityRule,
     SkillInfo,
     Taxonomy,
 )
+from rolepulse.taxonomy.fx import ecb_rate_to_usd
 
 __all__ = ["TaxonomyError", "load_taxonomy"]
 
@@ -140,17 +143,24 @@ class _Metros(_File):
 class _Companies(_File):
     companies: list[_Named]
     legal_suffixes: list[str]
+    # cleanco's forms that are words or ordinary abbreviations at the end of a name.
+    not_legal_suffixes: list[str] = []
 
 
 class _Fx(_File):
-    as_of: date
-    rates_to_usd: dict[str, float]
+    currencies: list[str] = Field(min_length=1)
+    fixed_rates_to_usd: dict[str, float]
     symbols: dict[str, str]
     local_dollars: dict[str, list[str]] = {}
 
 
-def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
-    """Read and validate the taxonomy JSON files (the packaged ones unless `data_dir` is given)."""
+def load_taxonomy(
+    data_dir: Traversable | None = None, *, rates: RateLookup = ecb_rate_to_usd
+) -> Taxonomy:
+    """Read and validate the taxonomy JSON files (the packaged ones unless `data_dir` is given).
+
+    `rates` converts salaries by day: the ECB reference rates unless a test injects its own.
+    """
     root = data_dir if data_dir is not None else resources.files(__name__).joinpath("data")
     manifest = _read(root, "manifest.json", _Manifest)
     roles = _read(root, "roles.json", _Roles)
@@ -183,16 +193,36 @@ def load_taxonomy(data_dir: Traversable | None = None) -> Taxonomy:
         companies=tuple(
             CompanyInfo(c.name, _aliases(c)) for c in _unique_names(companies.companies, "company")
         ),
-        company_suffixes=tuple(companies.legal_suffixes),
+        company_suffixes=_legal_suffixes(companies),
         fx=FxTable(
-            fx.as_of,
-            MappingProxyType(fx.rates_to_usd),
-            MappingProxyType(fx.symbols),
-            MappingProxyType({c: tuple(p) for c, p in fx.local_dollars.items()}),
+            currencies=frozenset(fx.currencies),
+            fixed_rates_to_usd=MappingProxyType(fx.fixed_rates_to_usd),
+            symbols=MappingProxyType(fx.symbols),
+            local_dollars=MappingProxyType({c: tuple(p) for c, p in fx.local_dollars.items()}),
+            dated=rates,
         ),
         non_ai_titles=tuple(roles.non_ai_titles),
         description_evidence=_description_evidence(roles),
     )
+
+
+def _legal_suffixes(companies: _Companies) -> tuple[str, ...]:
+    """Ours, then cleanco's legal forms of ~60 countries ("GmbH", "S.A.", "Sp. z o.o.", "Oyj").
+
+    A cleanco form of one or two letters is taken only where companies.json lists it itself,
+    and none it names in `not_legal_suffixes`: "uk", "at", "pt", "ok", "company", "private"
+    are legal forms somewhere and ordinary words at the end of names here ("Amazon UK", "The
+    Walt Disney Company").
+    """
+    never = {legal_form_key(form) for form in companies.not_legal_suffixes}
+    forms = {form for _, form in (*cleanco.typesources(), *cleanco.countrysources())}
+    taken: list[str] = []
+    for form in sorted(forms):
+        key = legal_form_key(form)
+        # isprintable: one cleanco term is mojibake ("veÅ\x99. obch. spol.") and names nothing.
+        if form.isprintable() and len("".join(key)) > 2 and key not in never:
+            taken.append(form)
+    return tuple(dict.fromkeys([*companies.legal_suffixes, *taken]))
 
 
 def _read(root: Traversable, name: str, model: type[_M]) -> _M:
@@ -287,13 +317,19 @@ def _check_patterns(roles: _Roles, seniority: _Seniority, skills: _Skills) -> No
 
 
 def _check_fx(fx: _Fx) -> None:
-    bad: dict[str, Any] = {c: r for c, r in fx.rates_to_usd.items() if r <= 0 or len(c) != 3}
-    bad |= {c: p for c, p in fx.local_dollars.items() if c not in fx.rates_to_usd}
+    # Whether the ECB publishes each listed currency is a unit test's question: answering it
+    # here would load the rates file at every start-up.
+    codes = set(fx.currencies)
+    bad: dict[str, Any] = {c: "not ISO 4217" for c in codes if not re.fullmatch("[A-Z]{3}", c)}
+    bad |= {c: r for c, r in fx.fixed_rates_to_usd.items() if r <= 0 or c not in codes}
+    bad |= {c: p for c, p in fx.local_dollars.items() if c not in codes}
     for pattern in (p for places in fx.local_dollars.values() for p in places):
         try:
             re.compile(pattern)
         except re.error:
             bad[pattern] = "bad regex"
-    bad |= {s: c for s, c in fx.symbols.items() if c not in fx.rates_to_usd}
-    if fx.rates_to_usd.get("USD") != 1.0 or bad:
-        raise TaxonomyError(f"fx.json: USD must be 1.0 and every rate/symbol valid; bad: {bad}")
+    bad |= {s: c for s, c in fx.symbols.items() if c not in codes}
+    if fx.fixed_rates_to_usd.get("USD") != 1.0 or bad:
+        raise TaxonomyError(
+            f"fx.json: USD must be fixed at 1.0 and every currency/symbol valid; bad: {bad}"
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -62,6 +62,19 @@ class Context:
         return await self.role_weeks.load((slug, snapshots))
 
 
+_HAS_ROLLUPS: dict[type, bool] = {}
+
+
+def _has_rollups(model: object) -> bool:
+    # A runtime protocol check walks the protocol's members (~10 µs), and the read model's
+    # class never changes: once per class, not per request.
+    kind = type(model)
+    found = _HAS_ROLLUPS.get(kind)
+    if found is None:
+        found = _HAS_ROLLUPS[kind] = isinstance(model, SliceModel)
+    return found
+
+
 def build_context(
     read_model: ReadModel,
     taxonomy: Mapping[str, RoleInfo],
@@ -93,5 +106,5 @@ def build_context(
         role_weeks=DataLoader(load_fn=load_weeks),
         admission=admission,
         live=live,
-        slices=Slices(read_model if isinstance(read_model, SliceModel) else None),
+        slices=Slices(cast(SliceModel, read_model) if _has_rollups(read_model) else None),
     )

@@ -15,9 +15,17 @@ without executing anything:
   its figures may cost (services/graphql/filters.py `filter_price`), once per role it filters.
   Introspection lists (`__Schema.types`, `__Type.fields`, ...) count their mean length over this
   schema, so GraphiQL's own introspection query is priced near what it returns, and `ofType`
-  counts nothing below the schema's deepest type wrapping (`[X!]!`: 3), where it is always null.
+  counts its selection as often as the schema's type references are wrapped that deep (a mean,
+  likewise), nothing below the deepest wrapping (`[X!]!`: 3), where it is always null.
 - **nodes**: the fields selected once fragments are expanded, not multiplied by lists: the size
   of what validation and field collection walk (in the spirit of GitHub's node limit).
+
+An operation whose root fields are all introspection (`__schema`, `__type`, `__typename`, one
+of the first two among them) is held to its own budget, derived from the schema when the model
+is built: twice the price of graphql-core's full introspection query
+(`CostModel.introspection_budget`). Its cost is bounded by the schema's size, not by the
+client, so a schema that grows cannot lock GraphiQL out, while anything that multiplies it
+(fragment fan-outs, walks down the type graph) is still refused.
 
 Fragments are priced ONCE each and memoized, so a fragment spread twice by each of 21 chained
 fragments costs its real total, 2^21 times its leaf, after pricing 22 fragments: microseconds.
@@ -60,10 +68,12 @@ from graphql import (
     OperationType,
     SelectionNode,
     VariableNode,
+    get_introspection_query,
     get_named_type,
     get_nullable_type,
     is_composite_type,
     is_list_type,
+    parse,
     value_from_ast_untyped,
 )
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
@@ -72,8 +82,14 @@ from strawberry.extensions import ValidationCache
 from rolepulse.domain.compare import TOP_SKILLS
 from rolepulse.domain.figures import MAX_BUCKETS
 from rolepulse.domain.taxonomy import RoleInfo
+from rolepulse.services.graphql.companies import companies_filter_price
 from rolepulse.services.graphql.errors import LIMIT_MAX, WEEKS_MAX
-from rolepulse.services.graphql.filters import filter_price
+from rolepulse.services.graphql.filters import (
+    CELLS_FILTER_COST,
+    POSTINGS_FILTER_COST,
+    filter_price,
+)
+from rolepulse.services.graphql.skills import SKILL_PAY_COST
 from rolepulse.services.postings_query import postings_filter_price
 from rolepulse.services.ratelimit import Admission, throttled_error
 
@@ -91,6 +107,24 @@ TOO_MANY_NODES = "TOO_MANY_NODES"
 # of more than 4,300 digits: what is reported is capped at the largest integer a double holds.
 REPORTED_MAX = 2**53 - 1
 
+# Root fields that only read the schema: an operation of nothing else, `__schema` or `__type`
+# among them, is held to the introspection budget. (Only `__typename`s have no part the size of
+# the schema: they keep the budget, as fragment fan-outs of them always did.)
+INTROSPECTION_ROOT_FIELDS = frozenset({"__schema", "__type", "__typename"})
+# graphql-core's introspection query with every option on. GraphiQL 3.9 (services/graphiql/)
+# sends graphql-js's with descriptions only, a subset of these fields, so it costs less
+# (tests/unit/services/test_cost.py reads it from the bundle and checks).
+FULL_INTROSPECTION_QUERY = get_introspection_query(
+    descriptions=True,
+    specified_by_url=True,
+    directive_is_repeatable=True,
+    schema_description=True,
+    input_value_deprecation=True,
+)
+# The introspection budget over the full introspection query's price on the schema: room for
+# the schema to double, or for a client that also asks `__type` of a few types.
+INTROSPECTION_HEADROOM = 2
+
 Size = int | Fraction  # fractional only for introspection lists (mean lengths)
 # An argument priced by its value: (the request's value, or None when absent) -> added points.
 ArgumentPrice = Callable[[Any], int]
@@ -98,10 +132,12 @@ ArgumentPrice = Callable[[Any], int]
 
 @dataclass(frozen=True, slots=True)
 class QueryCost:
-    """A priced operation: `cost` in points, `nodes` in fields selected (see the module doc)."""
+    """A priced operation: `cost` in points, `nodes` in fields selected (see the module doc);
+    `introspection` when its root fields are all introspection fields."""
 
     cost: int
     nodes: int
+    introspection: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +166,15 @@ class CostModel:
     prices: Mapping[tuple[str, str], _FieldPrice]
     list_sizes: Mapping[str, Size]  # "Type.field" -> size of lists without a size argument
     max_wrapping: int  # the most List/NonNull wrappers around any type in the schema
+    # `ofType` at wrapping level k (index k - 1): of the schema's type references wrapped at
+    # least k - 1 times, the share wrapped at least k times (its selection is not null).
+    of_type_odds: tuple[Size, ...] = ()
+    # FULL_INTROSPECTION_QUERY's price on this schema (set by `build`).
+    introspection_cost: int = 0
+
+    def introspection_budget(self, budget: int) -> int:
+        """The budget of introspection-only operations: `budget`, or more for a large schema."""
+        return max(budget, INTROSPECTION_HEADROOM * self.introspection_cost)
 
     @classmethod
     def build(
@@ -172,7 +217,15 @@ class CostModel:
         if schema.query_type is not None:  # the meta fields only the query root has
             prices[schema.query_type.name, "__schema"] = _price(SchemaMetaFieldDef, {}, 1)
             prices[schema.query_type.name, "__type"] = _price(TypeMetaFieldDef, {}, 1)
-        return cls(schema, prices, sizes, _max_wrapping(schema))
+        depths = _wrapping_depths(schema)
+        deepest = max(depths, default=0)
+        odds = tuple(
+            Fraction(sum(d >= k for d in depths), sum(d >= k - 1 for d in depths))
+            for k in range(1, deepest + 1)
+        )
+        model = cls(schema, prices, sizes, deepest, odds)
+        introspection = analyze(model, parse(FULL_INTROSPECTION_QUERY)).cost
+        return dataclasses.replace(model, introspection_cost=introspection)
 
 
 def _price(definition: GraphQLField, size_caps: Mapping[str, int], fixed: Size) -> _FieldPrice:
@@ -229,7 +282,9 @@ def _mean(lengths: Iterable[int], count: int) -> Size:
     return Fraction(sum(lengths), count) if count else 0
 
 
-def _max_wrapping(schema: GraphQLSchema) -> int:
+def _wrapping_depths(schema: GraphQLSchema) -> list[int]:
+    """How many List/NonNull wrappers each type reference of the schema has (field, argument
+    and input field types): what `ofType` walks down."""
     types: list[GraphQLType] = []
     for named in schema.type_map.values():
         if isinstance(named, GraphQLObjectType | GraphQLInterfaceType):
@@ -239,13 +294,13 @@ def _max_wrapping(schema: GraphQLSchema) -> int:
         elif isinstance(named, GraphQLInputObjectType):
             types.extend(f.type for f in named.fields.values())
     types.extend(a.type for d in schema.directives for a in d.args.values())
-    deepest = 0
+    depths = []
     for wrapped in types:
         depth = 0
         while isinstance(wrapped, GraphQLWrappingType):
             wrapped, depth = wrapped.of_type, depth + 1
-        deepest = max(deepest, depth)
-    return deepest
+        depths.append(depth)
+    return depths
 
 
 # A named fragment's memo key: its name, the `ofType` depth and the enclosing connection's page
@@ -330,8 +385,38 @@ def analyze(
     for operation in operations:
         priced = _price_operation(model, operation, fragments, memo, variables)
         if (priced.cost, priced.nodes) > (best.cost, best.nodes):
-            best = priced
+            best = dataclasses.replace(
+                priced, introspection=_introspection_only(operation, fragments)
+            )
     return best
+
+
+def _introspection_only(
+    operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode]
+) -> bool:
+    """True when every root field of the query `operation` is an introspection field and one
+    is `__schema` or `__type`, through fragments and inline fragments (each fragment looked at
+    once: a fan-out costs nothing here)."""
+    if operation.operation is not OperationType.QUERY:
+        return False
+    pending = list(operation.selection_set.selections)
+    seen: set[str] = set()
+    schema_sized = False
+    while pending:
+        selection = pending.pop()
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            if name not in INTROSPECTION_ROOT_FIELDS:
+                return False
+            schema_sized = schema_sized or name != "__typename"
+        elif isinstance(selection, InlineFragmentNode):
+            pending.extend(selection.selection_set.selections)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                pending.extend(fragments[name].selection_set.selections)
+    return schema_sized
 
 
 def _price_operation(
@@ -384,6 +469,10 @@ def _price_operation(
                 size = frame.page
             else:
                 size = _list_size(price, selection, variables, defaults) if price.is_list else 1
+                if wrapping and wrapping <= len(model.of_type_odds):
+                    # Null as often as type references stop wrapping here: a mean, like the
+                    # introspection lists' lengths.
+                    size = model.of_type_odds[wrapping - 1]
                 if not price.is_list and price.size_argument is not None:
                     # A connection (`postings(first:)`): its `edges` hold `first` elements.
                     page = _list_size(price, selection, variables, defaults)
@@ -579,11 +668,25 @@ def rolepulse_cost_model(schema: GraphQLSchema, roles: Mapping[str, RoleInfo]) -
             "RoleComparison.uniqueToA": TOP_SKILLS,
             "RoleComparison.uniqueToB": TOP_SKILLS,
             "Salary.histogram": MAX_BUCKETS,
-            # Sized by `postings(first:)` (page_lists); this many where nothing encloses them.
+            # Only the roles whose postings mention the skill: at most every role.
+            "Skill.roles": taxonomy_roles,
+            # Sized by `postings(first:)` / `skills(first:)` (page_lists); this many where
+            # nothing encloses them.
             "PostingConnection.edges": LIMIT_MAX,
+            "SkillConnection.edges": LIMIT_MAX,
+            "MetroConnection.edges": LIMIT_MAX,
+            "CompanyConnection.edges": LIMIT_MAX,
+            # The roles with open postings there: at most every role.
+            "Metro.roles": taxonomy_roles,
+            "Company.roles": taxonomy_roles,
         },
         default_list_size=DEFAULT_LIST_SIZE,
-        page_lists=("PostingConnection.edges",),
+        page_lists=(
+            "PostingConnection.edges",
+            "SkillConnection.edges",
+            "MetroConnection.edges",
+            "CompanyConnection.edges",
+        ),
         # A filtered role reads rollups or postings (services/graphql/slicing.py); a comparison
         # reads them for both of its roles.
         argument_prices={
@@ -593,6 +696,18 @@ def rolepulse_cost_model(schema: GraphQLSchema, roles: Mapping[str, RoleInfo]) -
             # A filtered page reads postings until it is full or its budget is spent, and its
             # totalCount may count them (services/postings_query.py).
             "Query.postings": {"filter": postings_filter_price},
+            # Each skill's pay in a role reads that skill's rollup (services/graphql/skills.py),
+            # whether or not `basis` is given.
+            "SkillInRole.pay": {"basis": lambda _: SKILL_PAY_COST},
+            # A metro reads its cell of every role, as a metro filter on each role would; a
+            # company's figures read its open postings, as a companies filter does; ranked
+            # companies read what answers the filter for every role, postings at most once
+            # (services/graphql/metros.py, companies.py).
+            "Query.metro": {"name": lambda _: taxonomy_roles * CELLS_FILTER_COST},
+            "Query.company": {"name": lambda _: POSTINGS_FILTER_COST},
+            "Query.companies": {
+                "filter": lambda value: companies_filter_price(value, taxonomy_roles)
+            },
         },
     )
 
@@ -606,15 +721,18 @@ class CostLimiter(ValidationCache):
     validation cache: nothing then depends on the order of the hooks (ValidationCache validates
     even when an earlier hook set errors), and each request runs one extension's hooks fewer.
     Every result gets `extensions.cost = {requested, budget}` (requested 0 when the document did
-    not parse), with `throttleStatus` when rate limiting is on.
+    not parse; `budget` the one the operation was held to), with `throttleStatus` when rate
+    limiting is on. An introspection-only operation is held to `introspection_budget`.
     """
 
     def __init__(self, prices: CostCache, budget: int, max_nodes: int, *, maxsize: int) -> None:
         super().__init__(maxsize=maxsize)
         self.prices = prices
         self.budget = budget
+        self.introspection_budget = prices.model.introspection_budget(budget)
         self.max_nodes = max_nodes
         self.requested = 0
+        self.applied_budget = budget
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -634,15 +752,17 @@ class CostLimiter(ValidationCache):
         variables = context.variables if isinstance(context.variables, Mapping) else None
         priced = self.prices.price(document, variables, context.operation_name)
         self.requested = min(priced.cost, REPORTED_MAX)
-        if priced.cost > self.budget:
+        budget = self.introspection_budget if priced.introspection else self.budget
+        self.applied_budget = budget
+        if priced.cost > budget:
             return GraphQLError(
-                f"Query cost {self.requested} exceeds the budget of {self.budget} points per "
+                f"Query cost {self.requested} exceeds the budget of {budget} points per "
                 "request: ask for fewer fields or smaller `limit`/`weeks`, or split the query "
                 "(README: Query cost and rate limits).",
                 extensions={
                     "code": QUERY_TOO_COMPLEX,
                     "cost": self.requested,
-                    "budget": self.budget,
+                    "budget": budget,
                 },
             )
         if priced.nodes > self.max_nodes:
@@ -661,7 +781,7 @@ class CostLimiter(ValidationCache):
         return None
 
     def get_results(self) -> dict[str, Any]:
-        cost: dict[str, Any] = {"requested": self.requested, "budget": self.budget}
+        cost: dict[str, Any] = {"requested": self.requested, "budget": self.applied_budget}
         admission = self._admission()
         if admission is not None:
             # Live for this caller; RateLimitGate rewrites it in answers the cache gives.

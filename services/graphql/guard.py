@@ -10,10 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import lru_cache
 
 import graphql.validation.rules.overlapping_fields_can_be_merged as overlapping_fields
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import (
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+)
 from graphql.validation.validate import ValidationAbortedError
 from starlette.requests import Request
 from starlette.responses import Response
@@ -41,6 +48,7 @@ TOO_MANY_VALIDATION_ERRORS = "TOO_MANY_VALIDATION_ERRORS"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 BAD_REQUEST = "BAD_REQUEST"
 NOT_FOUND = "NOT_FOUND"
+SUBSCRIPTION_OVER_HTTP = "SUBSCRIPTION_OVER_HTTP"
 
 HTTP_CODES = {
     400: BAD_REQUEST,
@@ -89,6 +97,17 @@ class GuardedGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        if is_subscription(request_data.query, request_data.operation_name):
+            # Strawberry would execute it like a query and fail inside (a masked internal
+            # error and a traceback): say where subscriptions are served instead.
+            message = (
+                "Subscriptions run over a websocket (graphql-transport-ws) at this same path, "
+                "not over HTTP; send queries over HTTP"
+            )
+            return ExecutionResult(
+                data=None,
+                errors=[GraphQLError(message, extensions={"code": SUBSCRIPTION_OVER_HTTP})],
+            )
         execute = super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -118,6 +137,26 @@ class GuardedGraphQL(GraphQL[Context, None]):
         if result.errors:
             result.errors = [with_code(error) for error in result.errors]
         return await super().process_result(request, result)
+
+
+@lru_cache(maxsize=256)
+def is_subscription(query: str | None, operation_name: str | None) -> bool:
+    """Whether the operation a request would run is a subscription (unparsable, ambiguous or
+    missing operations are not: execution reports those). Parsed only when the text names
+    the keyword at all, and remembered per text, so queries pay a substring search."""
+    if query is None or "subscription" not in query:
+        return False
+    try:
+        document = parse(query, no_location=True)
+    except GraphQLError:
+        return False
+    chosen = [
+        d
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+        and (operation_name is None or (d.name is not None and d.name.value == operation_name))
+    ]
+    return len(chosen) == 1 and chosen[0].operation is OperationType.SUBSCRIPTION
 
 
 def with_code(error: GraphQLError) -> GraphQLError:

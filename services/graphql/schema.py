@@ -20,10 +20,23 @@ from strawberry.types import ExecutionContext
 
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.services.graphql import resolvers
+from rolepulse.services.graphql.companies import (
+    Company,
+    CompanyConnection,
+    resolve_companies,
+    resolve_company,
+)
 from rolepulse.services.graphql.comparison import RoleComparison
 from rolepulse.services.graphql.cost import CostCache, CostLimiter, rolepulse_cost_model
 from rolepulse.services.graphql.errors import MASKED_MESSAGE, is_unexpected, log_errors
+from rolepulse.services.graphql.metros import Metro, MetroConnection, resolve_metro, resolve_metros
 from rolepulse.services.graphql.postings import PostingConnection, resolve_postings
+from rolepulse.services.graphql.skills import (
+    Skill,
+    SkillConnection,
+    resolve_skill,
+    resolve_skills,
+)
 from rolepulse.services.graphql.subscriptions import LiveExecutor, Subscription
 from rolepulse.services.graphql.types import Market, Role
 from rolepulse.settings import ApiSettings
@@ -42,6 +55,31 @@ class Query:
         resolver=resolve_postings,
         description="The open postings behind any figure, one per job, a page at a time "
         "(README: drill-down).",
+    )
+    skill: Skill = strawberry.field(
+        resolver=resolve_skill,
+        description="A skill: its demand across roles and its pay premium in each "
+        "(README: skills and the market trend).",
+    )
+    skills: SkillConnection = strawberry.field(
+        resolver=resolve_skills,
+        description="Skills ranked by open postings mentioning them, over every role or one.",
+    )
+    metros: MetroConnection = strawberry.field(
+        resolver=resolve_metros,
+        description="Metros ranked by open AI postings (README: metros and companies).",
+    )
+    metro: Metro = strawberry.field(
+        resolver=resolve_metro,
+        description="One metro's figures over every AI role, and each role's there.",
+    )
+    companies: CompanyConnection = strawberry.field(
+        resolver=resolve_companies,
+        description="Companies ranked by open AI postings, over those a filter selects.",
+    )
+    company: Company = strawberry.field(
+        resolver=resolve_company,
+        description="One company's figures over every AI role, and each role's there.",
     )
 
 

@@ -3,18 +3,20 @@ what answers it (rolepulse/domain/rollups.py: the role document, the cell or ski
 the matching open postings) and hand the `Role` type one figure set in role-document shape.
 
 Everything read is memoized for the request (one `Slices` per context), so `compareRoles` and a
-role's lazy fields never read the same rollup twice.
+role's lazy fields never read the same rollup twice; over a read model that keeps reads per data
+version (services/read_memo.py), a filter's summed cells and what is derived from every figure
+set (services/graphql/derived.py) are kept with them, for every request at that version.
 """
 
 from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from rolepulse.domain.aggregates import COMPANY_PARTS, TOTAL_PARTS, decode_key, encode_key
 from rolepulse.domain.filters import NO_FILTER, PostingFilter, name_index, resolve_names, slugify
@@ -30,6 +32,7 @@ from rolepulse.domain.rollups import (
     sum_cells,
 )
 from rolepulse.schema.documents import RoleAggregateDoc
+from rolepulse.services.graphql.derived import DerivedFigures
 from rolepulse.services.graphql.errors import BadInputError, echo
 from rolepulse.services.graphql.filters import PostingFilter as FilterInput
 from rolepulse.services.read_model import SliceModel
@@ -83,13 +86,57 @@ class Figures:
     filtered: bool = False
     missing: frozenset[str] = frozenset()
     more: Callable[[], Awaitable[Mapping[str, Any]]] | None = None
+    # What is derived from a figure set (rankings, salary statistics): `Slices.derived_for`
+    # shares it across the request, and across requests at one data version where the figure
+    # set is kept; the default derives anew each time.
+    derive: Callable[[Mapping[str, Any]], DerivedFigures] = DerivedFigures
 
     async def part(self, name: str) -> Mapping[str, Any]:
-        source = self.counters
-        if name in self.missing and self.more is not None:
-            source = await self.more()
-        value = source.get(name)
+        value = (await self._source(name)).get(name)
         return value if isinstance(value, Mapping) else {}
+
+    def derived(self) -> DerivedFigures:
+        """Figures derived from `counters`."""
+        return self.derive(self.counters)
+
+    async def derived_part(self, name: str) -> DerivedFigures:
+        """Figures derived from the figure set holding the part `name` (see `missing`)."""
+        return self.derive(await self._source(name))
+
+    async def _source(self, name: str) -> Mapping[str, Any]:
+        if name in self.missing and self.more is not None:
+            return await self.more()
+        return self.counters
+
+
+_T = TypeVar("_T")
+
+
+@runtime_checkable
+class SharedFigures(Protocol):
+    """A read model keeping values per data version (services/read_memo.py MemoReadModel)."""
+
+    async def shared(self, key: Hashable, compute: Callable[[], Awaitable[_T]]) -> _T:
+        """`compute()`'s value, kept for every request at the current data version."""
+        ...
+
+    def companion(
+        self, value: object, make: Callable[[Any], DerivedFigures]
+    ) -> DerivedFigures | None:
+        """The derived figures kept beside a kept value; None for a value not kept."""
+        ...
+
+
+_KEEPS_FIGURES: dict[type, bool] = {}
+
+
+def _keeps_figures(model: object) -> bool:
+    # Once per class: a runtime protocol check costs ~10 µs, and a context is built per request.
+    kind = type(model)
+    found = _KEEPS_FIGURES.get(kind)
+    if found is None:
+        found = _KEEPS_FIGURES[kind] = isinstance(model, SharedFigures)
+    return found
 
 
 class Slices:
@@ -98,6 +145,9 @@ class Slices:
     def __init__(self, model: SliceModel | None) -> None:
         self._model = model
         self._memo: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
+        self._shared = cast(SharedFigures, model) if _keeps_figures(model) else None
+        # By identity of the figure set (kept alive here, so an id is not reused meanwhile).
+        self._derived: dict[int, tuple[Mapping[str, Any], DerivedFigures]] = {}
 
     @property
     def model(self) -> SliceModel:
@@ -110,6 +160,18 @@ class Slices:
         if future is None:
             future = self._memo[key] = asyncio.ensure_future(make())
         return await future
+
+    def derived_for(self, counters: Mapping[str, Any]) -> DerivedFigures:
+        """What is derived from `counters`, once per request, or once per data version when
+        the read model keeps `counters` (then every request at that version shares it)."""
+        found = self._derived.get(id(counters))
+        if found is not None and found[0] is counters:
+            return found[1]
+        derived = self._shared.companion(counters, DerivedFigures) if self._shared else None
+        if derived is None:
+            derived = DerivedFigures(counters)
+        self._derived[id(counters)] = (counters, derived)
+        return derived
 
     async def totals(self, slug: str) -> Counters:
         if self._model is None:
@@ -132,13 +194,21 @@ class Slices:
         result: frozenset[str] = await self._once(("metros",), self.model.metro_names)
         return result
 
+    async def metro_name(self, typed: str, argument: str) -> str:
+        """The canonical metro `typed` names, resolved as a filter's metros are (a taxonomy
+        metro or a place with an open posting); an unknown one is their error, naming
+        `argument` (`metro(name:)`, services/graphql/metros.py)."""
+        known = _reference()[0].plus(await self.metro_names())
+        (name,) = _resolve([typed], known, "metros", "metro", where=argument)
+        return name
+
     # ---- what a Role reads --------------------------------------------------------------------
 
     def unfiltered(self, slug: str, role_doc: RoleAggregateDoc) -> Figures:
         async def more() -> Mapping[str, Any]:
             return await self.totals(slug)
 
-        return Figures(role_doc, missing=frozenset(TOTAL_PARTS), more=more)
+        return Figures(role_doc, missing=frozenset(TOTAL_PARTS), more=more, derive=self.derived_for)
 
     async def figures(self, slug: str, role_doc: RoleAggregateDoc, f: PostingFilter) -> Figures:
         """The figures of `slug` over the open postings `f` selects."""
@@ -151,7 +221,15 @@ class Slices:
             async def cells() -> Counters:
                 return sum_cells(await self.model.role_cells(slug, metros), f)
 
-            return Figures(await self._once(("cells", slug, f), cells), filtered=True)
+            async def shared_cells() -> Counters:
+                # Summing costs the cells' distinct values: once per data version if kept.
+                if self._shared is None:
+                    return await cells()
+                summed: Counters = await self._shared.shared(("cells-summed", slug, f), cells)
+                return summed
+
+            counters = await self._once(("cells", slug, f), shared_cells)
+            return Figures(counters, filtered=True, derive=self.derived_for)
         if source is Source.SKILL:
             assert f.skills is not None
             (skill,) = f.skills
@@ -163,11 +241,16 @@ class Slices:
                 ("skill", slug, skill), lambda: self.model.role_skill(slug, skill)
             )
             return Figures(
-                counters, filtered=True, missing=frozenset(COMPANY_PARTS), more=company_parts
+                counters,
+                filtered=True,
+                missing=frozenset(COMPANY_PARTS),
+                more=company_parts,
+                derive=self.derived_for,
             )
         return Figures(
             await self.from_postings(slug, role_doc, f, "The figures of this filter"),
             filtered=True,
+            derive=self.derived_for,
         )
 
     async def from_postings(
@@ -199,6 +282,18 @@ class Slices:
                 )
             queries = postings_queries(slug, f, dimension, now, driving_skill(f, skills))
             states = await self.model.counted_postings(queries, MAX_POSTINGS_READ + 1)
+            if len(states) > MAX_POSTINGS_READ:
+                # The bound counts this role family's jobs; a company's or skill's index range
+                # also holds its postings outside AI roles, which the counters never saw. Cut
+                # short, the figures would be of an arbitrary part: refuse instead.
+                raise BadInputError(
+                    f"{what} on role {slug!r} come from the matching open postings, and the "
+                    f"index range that finds them holds more than the {MAX_POSTINGS_READ:,} a "
+                    "query may read (postings outside AI roles included). Narrow it, or use "
+                    "only metros, seniorities, workModes and at most one skill.",
+                    scanMax=len(states),
+                    readMax=MAX_POSTINGS_READ,
+                )
             # The queries matched one dimension; the role and the rest are checked here.
             return figures_of_postings(
                 s
@@ -242,16 +337,21 @@ class Slices:
         )
 
 
-def _resolve(typed: Iterable[str], valid: _Names, argument: str, noun: str) -> frozenset[str]:
+def _resolve(
+    typed: Iterable[str], valid: _Names, argument: str, noun: str, where: str | None = None
+) -> frozenset[str]:
+    """Canonical names of `typed`; `where` names the argument in an error (default: the
+    filter's `argument` dimension)."""
+    where = where or f"filter.{argument}"
     found, unknown = resolve_names(typed, valid.index)
     if unknown:
         shown = echo(unknown[0])
         listed = _closest(shown, list(valid.names))
         more = len(valid.names) - len(listed)
         raise BadInputError(
-            f"Unknown {noun} {shown!r} in filter.{argument}. Valid {argument} include: "
+            f"Unknown {noun} {shown!r} in {where}. Valid {argument} include: "
             f"{', '.join(listed)}" + (f" ({more} more)" if more > 0 else "") + ".",
-            argument=f"filter.{argument}",
+            argument=where,
             unknown=[echo(u) for u in unknown[:MAX_LISTED_NAMES]],
             validNames=listed,
         )
@@ -265,6 +365,13 @@ def _closest(typed: str, names: list[str]) -> list[str]:
     ordered = [by_slug.get(c, c) for c in close]
     ordered += names
     return list(dict.fromkeys(n for n in ordered if n in names))[:MAX_LISTED_NAMES]
+
+
+def skill_name(typed: str, argument: str) -> str:
+    """The canonical taxonomy skill `typed` names, resolved as a filter's skills are; an
+    unknown one is their error, naming `argument` (`skill(name:)`, services/graphql/skills.py)."""
+    (name,) = _resolve([typed], _reference()[1], "skills", "skill", where=argument)
+    return name
 
 
 def _companies(typed: Iterable[str], counts: Mapping[str, Any]) -> frozenset[str]:

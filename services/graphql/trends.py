@@ -50,15 +50,16 @@ class WeeklySalary:
 
 
 @strawberry.type(
-    description="A role's figures at the end of one ISO week (Monday-Sunday, UTC, by event "
-    "time): the last state of the open set that week, as snapshotted by the consumer."
+    description="A role's (or the market's: every role's summed) figures at the end of one "
+    "ISO week (Monday-Sunday, UTC, by event time): the last state of the open set that week, "
+    "as snapshotted by the consumer."
 )
 class WeeklyPoint:
     week: str = strawberry.field(description='ISO week, e.g. "2026-W44".')
     week_start: date = strawberry.field(description="Monday of the week.")
     carried_forward: bool = strawberry.field(
-        description="True when the role did not change that week: the figures repeat the "
-        "previous week's snapshot."
+        description="True when the role (for the market: no role) did not change that week: "
+        "the figures repeat the previous week's snapshot."
     )
     open_positions: int
     salary: WeeklySalary

@@ -9,34 +9,34 @@ the matching postings, see services/graphql/slicing.py) so list fields (`topSkil
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Annotated, Any, TypeVar, cast
 
 import strawberry
 
-from rolepulse.domain.aggregates import (
-    SalaryStats,
-    salary_stats,
-    seniority_mix,
-    top_counts,
-    work_mode_mix,
-)
+from rolepulse.domain.aggregates import SalaryStats, seniority_mix, work_mode_mix
 from rolepulse.domain.compare import BASIS_LABELS, Feasibility
+from rolepulse.domain.distribution import Distribution
 from rolepulse.domain.figures import (
     LOW_CONFIDENCE_N,
     MAX_BUCKET_WIDTH,
     MAX_BUCKETS,
     MIN_BUCKET_WIDTH,
-    histogram,
+    TAILS,
     median_age_days,
     provenance,
-    tails,
-    top_paying,
 )
 from rolepulse.domain.model import SalaryBasis, WorkMode
 from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc
 from rolepulse.services.graphql.context import Context
+from rolepulse.services.graphql.derived import DerivedFigures
 from rolepulse.services.graphql.errors import BadInputError, check_limit
+from rolepulse.services.graphql.market_trend import (
+    OpenPositionsChange,
+    resolve_market_trend,
+    resolve_open_positions_change,
+)
 from rolepulse.services.graphql.mixes import ExperienceMix, pct
 from rolepulse.services.graphql.slicing import Figures
 from rolepulse.services.graphql.trends import WeeklyPoint, resolve_weekly_trend
@@ -151,11 +151,11 @@ class Salary:
 
     @described("10th percentile on the chosen basis, interpolated like p25.")
     def p10(self) -> float | None:
-        return tails(self._hist())[0]
+        return self._distribution().quantiles(TAILS)[0]
 
     @described("90th percentile on the chosen basis, interpolated like p75.")
     def p90(self) -> float | None:
-        return tails(self._hist())[1]
+        return self._distribution().quantiles(TAILS)[1]
 
     @described(
         "The distribution on the chosen basis: contiguous buckets of bucketWidth "
@@ -171,7 +171,7 @@ class Salary:
             )
         return [
             SalaryBucket(from_=b.low, to=b.high, count=b.count)
-            for b in histogram(self._hist(), bucket_width)
+            for b in self._distribution().buckets(bucket_width, MAX_BUCKETS)
         ]
 
     @described("Where the pay figures come from, per posting.")
@@ -187,12 +187,11 @@ class Salary:
             description_pct=pct(counts["description"], total),
         )
 
-    def _hist(self) -> dict[int, int]:
-        raw = (self.figures.counters.get("salary") or {}) if self.figures else {}
-        hist = raw.get(f"hist_{self.basis.value}") if isinstance(raw, Mapping) else None
-        if not isinstance(hist, Mapping):
-            return {}
-        return {int(k): int(v) for k, v in hist.items() if isinstance(v, int | float)}
+    def _distribution(self) -> Distribution:
+        # Sorted once per figure set (and data version, when kept): services/graphql/derived.py.
+        if self.figures is None:
+            return Distribution((), ())
+        return self.figures.derived().distribution(self.basis)
 
     @classmethod
     def from_domain(cls, stats: SalaryStats, figures: Figures | None = None) -> Salary:
@@ -333,8 +332,8 @@ class Role:
                 f"got {min_postings}",
                 argument="minPostings",
             )
-        pay = await self.figures.part("company_pay")
-        ranked = top_paying(pay, basis or self.default_basis, limit, min_postings)
+        derived = await self.figures.derived_part("company_pay")
+        ranked = derived.top_paying(basis or self.default_basis, limit, min_postings)
         return [PayingCompany(name=c.name, n=c.n, average=c.average) for c in ranked]
 
     @described(
@@ -357,28 +356,38 @@ class Role:
 
     @strawberry.field
     def top_skills(self, limit: LimitArgument = 8) -> list[NameCount]:
-        return self._top(self.doc.get("skills"), limit)
+        return self._ranked(self.figures.derived(), "skills", limit)
 
     @strawberry.field
-    async def top_companies(self, limit: LimitArgument = 4) -> list[NameCount]:
+    def top_companies(self, limit: LimitArgument = 4) -> list[NameCount]:
         check_limit(limit)
-        return self._top(await self.figures.part("companies"), limit)
+        if "companies" not in self.figures.missing:
+            return self._ranked(self.figures.derived(), "companies", limit)
+        # Only a skill's figures read their company maps (from postings): then an awaitable,
+        # which graphql-core awaits as it would an async resolver's. Synchronous otherwise,
+        # because one async field makes graphql-core gather the role's fields in tasks.
+        return cast(list[NameCount], self._read_top_companies(limit))
+
+    async def _read_top_companies(self, limit: int) -> list[NameCount]:
+        return self._ranked(await self.figures.derived_part("companies"), "companies", limit)
 
     @strawberry.field
     def top_metros(self, limit: LimitArgument = 3) -> list[NameCount]:
-        return self._top(self.doc.get("metros"), limit)
+        return self._ranked(self.figures.derived(), "metros", limit)
 
     def stats(self, basis: SalaryBasis) -> SalaryStats:
-        return salary_stats(self.doc.get("salary") or {}, basis)
+        return self.figures.derived().salary_stats(basis)
 
     def skill_names(self, limit: int) -> tuple[str, ...]:
-        return tuple(name for name, _ in top_counts(self.doc.get("skills"), limit))
+        return tuple(name for name, _ in self.figures.derived().top("skills", limit))
 
-    def _top(self, counts: Mapping[str, Any] | None, limit: int) -> list[NameCount]:
+    def _ranked(self, derived: DerivedFigures, part: str, limit: int) -> list[NameCount]:
+        # The part ranked once per figure set (and data version, when kept): a request costs
+        # `limit`, not the number of the role's employers, skills or metros.
         check_limit(limit)
         return [
             NameCount(name=name, count=count, share_pct=pct(count, self.open_positions))
-            for name, count in top_counts(counts, limit)
+            for name, count in derived.top(part, limit)
         ]
 
 
@@ -406,6 +415,23 @@ class Market:
         "boardPostingsSeen - postingsSeen."
     )
     roles: list[RoleCount] = strawberry.field(description="Every taxonomy role, in order.")
+    weekly_trend: list[WeeklyPoint] = strawberry.field(
+        resolver=resolve_market_trend,
+        description="The roles' weekly trends summed: one point per ISO week, oldest first, "
+        "as Role.weeklyTrend lays them out; carriedForward when no role changed that week.",
+    )
+    open_positions_change: OpenPositionsChange | None = strawberry.field(
+        resolver=resolve_open_positions_change,
+        description="Week-over-week change of open positions over the two newest complete "
+        "weeks; null before a complete week with a previous week of data.",
+    )
+
+    @described(
+        "The stream clock: the latest event time applied from every partition (the clock "
+        "expiry runs on), so every figure counts the events up to it; null before any event."
+    )
+    async def as_of(self, info: Info) -> datetime | None:
+        return await info.context.slices.clock()
 
     @classmethod
     def from_domain(cls, doc: MarketAggregateDoc, slugs: list[str]) -> Market:

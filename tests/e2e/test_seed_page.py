@@ -1,28 +1,22 @@
 """The seed page, end to end: CLI-generated market -> `rolepulse produce` -> Kafka -> consumer
-process -> MongoDB -> API process -> the contract query over HTTP."""
+process -> MongoDB -> API process -> the contract query over HTTP.
+
+The session's `seed_market` fixture (tests/e2e/conftest.py) runs that whole path once; this test
+asserts the published page's figures on what it loaded."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
-from pymongo import MongoClient
-
-from rolepulse.settings import KafkaSettings, MongoSettings
 
 # The contract query, verbatim: clients and external checks rely on its field names.
 CONTRACT_QUERY = (Path(__file__).parents[2] / "schema" / "contract_query.graphql").read_text()
 
-# The published page's figures (../shared/SEED-PAGE.md), to the dollar as generated.
+# The seed page's figures (the comparison page the project started from), to the dollar as
+# generated.
 SWE = {
     "open": 598,
     "salary": {"n": 518, "avgMin": 140_000, "avgMax": 249_000, "p25": 203_000,
@@ -45,79 +39,22 @@ MARKET_OPEN = 26_159
 CROSS_POSTED = 400  # open jobs the generator also posts on a second board
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class Api(Protocol):  # tests/e2e/conftest.py's ApiProcess (a conftest cannot be imported)
+    @property
+    def url(self) -> str: ...
 
 
-def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "rolepulse", *args],
-        env=env, check=True, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+class SeedMarket(Protocol):  # tests/e2e/conftest.py's SeedMarket
+    @property
+    def total_events(self) -> int: ...
+    @property
+    def produce_output(self) -> str: ...
+    @property
+    def api(self) -> Api: ...
 
 
-@pytest.fixture
-def env(kafka_settings: KafkaSettings, mongo_settings: MongoSettings) -> dict[str, str]:
-    return os.environ | {
-        "ROLEPULSE_KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-        "ROLEPULSE_KAFKA_TOPIC": kafka_settings.topic,
-        "ROLEPULSE_KAFKA_DLQ_TOPIC": kafka_settings.dlq_topic,
-        "ROLEPULSE_KAFKA_GROUP_ID": kafka_settings.group_id,
-        "ROLEPULSE_KAFKA_SESSION_TIMEOUT_MS": str(kafka_settings.session_timeout_ms),
-        "ROLEPULSE_KAFKA_HEARTBEAT_INTERVAL_MS": str(kafka_settings.heartbeat_interval_ms),
-        "ROLEPULSE_MONGO_URI": mongo_settings.uri,
-        "ROLEPULSE_MONGO_DATABASE": mongo_settings.database,
-        "ROLEPULSE_API_PORT": str(free_port()),
-    }
-
-
-@pytest.fixture
-def processes(env: dict[str, str]) -> Iterator[None]:
-    procs = [
-        subprocess.Popen([sys.executable, "-m", "rolepulse", cmd], env=env)
-        for cmd in ("consume", "serve")
-    ]
-    try:
-        yield
-    finally:
-        for p in procs:
-            p.terminate()
-        # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is a clean exit too.
-        for p in procs:
-            code = p.wait(timeout=20)
-            assert code in (0, -signal.SIGTERM), f"{p.args!r} exited with {code} on SIGTERM"
-
-
-def wait_applied(mongo: MongoSettings, topic: str, total: int, timeout_s: float) -> None:
-    client: MongoClient[dict[str, Any]] = MongoClient(mongo.uri)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while time.monotonic() < deadline:
-            done = sum(d["next_offset"] for d in client[mongo.database].consumer_offsets.find())
-            if done >= total:
-                return
-            time.sleep(0.5)
-        raise AssertionError(f"consumer applied {done} of {total} events in {timeout_s}s")
-    finally:
-        client.close()
-
-
-def query(port: str, variables: dict[str, str], text: str = CONTRACT_QUERY) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            r = httpx.post(
-                f"http://127.0.0.1:{port}/graphql",
-                json={"query": text, "variables": variables},
-                timeout=10,
-            )
-            break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+def query(url: str, variables: dict[str, str], text: str = CONTRACT_QUERY) -> dict[str, Any]:
+    r = httpx.post(f"{url}/graphql", json={"query": text, "variables": variables}, timeout=10)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     assert body.get("errors") is None, body["errors"]
@@ -125,20 +62,11 @@ def query(port: str, variables: dict[str, str], text: str = CONTRACT_QUERY) -> d
     return data
 
 
-def test_seed_page_figures_through_kafka_mongo_and_graphql(
-    tmp_path: Path, env: dict[str, str], processes: None, mongo_settings: MongoSettings,
-    kafka_settings: KafkaSettings,
-) -> None:  # fmt: skip
-    market = tmp_path / "seed.jsonl"
-    cli("demo-market", "--scenario", "seed-page", "--out", str(market), env=env)
-    total = sum(1 for line in market.read_text().splitlines() if line.strip())
-    published = cli("produce", str(market), env=env)
-    assert f"published {total} events" in published.stdout
-
-    wait_applied(mongo_settings, kafka_settings.topic, total, timeout_s=600)
-    data = query(
-        env["ROLEPULSE_API_PORT"], {"a": "ai-software-engineer", "b": "ai-product-manager"}
-    )
+def test_seed_page_figures_through_kafka_mongo_and_graphql(seed_market: SeedMarket) -> None:
+    # The fixture is the whole path: demo-market, produce, a consumer process, serve.
+    assert f"published {seed_market.total_events} events" in seed_market.produce_output
+    url = seed_market.api.url
+    data = query(url, {"a": "ai-software-engineer", "b": "ai-product-manager"})
 
     assert data["market"]["openPositions"] == MARKET_OPEN
     cmp = data["compareRoles"]
@@ -148,7 +76,7 @@ def test_seed_page_figures_through_kafka_mongo_and_graphql(
     assert cmp["overlapPct"] == pytest.approx(50.0)
     assert_role(cmp["a"], "ai-software-engineer", "AI Software Engineer", SWE)
     assert_role(cmp["b"], "ai-product-manager", "AI Product Manager", PM)
-    extra = query(env["ROLEPULSE_API_PORT"], {}, "{ market { crossBoardDuplicates } }")
+    extra = query(url, {}, "{ market { crossBoardDuplicates } }")
     assert extra["market"]["crossBoardDuplicates"] == CROSS_POSTED  # counted once, not twice
 
 

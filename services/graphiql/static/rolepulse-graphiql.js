@@ -34,6 +34,16 @@
     }
   }
 
+  // A query handed over in the fragment (`/graphql#query=...&variables=...`, the pages' "query
+  // behind this page" links): in the fragment, not the query string, because a GET with a
+  // `query` parameter runs the query instead of opening GraphiQL, and a fragment never reaches
+  // the server (nor its URL-length limit).
+  function handedOver() {
+    var params = new URLSearchParams(window.location.hash.replace(/^#/, ""));
+    var query = params.get("query");
+    return query === null ? null : { query: query, variables: params.get("variables") || "" };
+  }
+
   var props = {
     fetcher: fetcher,
     // The contract query, for a first visit; later visits reopen the tabs left open.
@@ -42,7 +52,12 @@
     // Headers typed in the editor (credentials, perhaps) stay in this tab only.
     shouldPersistHeaders: false,
   };
-  if (firstVisit()) {
+  var given = handedOver();
+  if (given !== null) {
+    // GraphiQL opens the tab holding exactly this query and these variables, or adds one.
+    props.query = given.query;
+    props.variables = given.variables;
+  } else if (firstVisit()) {
     // GraphiQL has no default for the variables editor, and a `variables` prop replaces what
     // the editor held: given only when there is nothing to replace.
     props.variables = text("rolepulse-default-variables");

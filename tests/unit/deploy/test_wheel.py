@@ -62,6 +62,15 @@ def test_the_wheel_installs_one_top_level_package(wheel: Path) -> None:
     ]
     assert len(shipped) >= 8
     assert set(shipped) | {"rolepulse/services/graphiql/VERSIONS"} <= set(names)
+    # The pages' templates, queries, stylesheet and script (services/pages).
+    pages = ROOT / "services" / "pages"
+    shipped = [
+        f"rolepulse/services/pages/{path.relative_to(pages)}"
+        for folder in ("templates", "queries", "static")
+        for path in (pages / folder).iterdir()
+    ]
+    assert len(shipped) >= 15
+    assert set(shipped) <= set(names)
 
 
 def test_the_installed_wheel_imports_without_the_checkout(wheel: Path, tmp_path: Path) -> None:

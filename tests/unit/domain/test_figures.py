@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rolepulse.domain.distribution import Bucket
 from rolepulse.domain.figures import (
-    Bucket,
     histogram,
     median_age_days,
     provenance,

@@ -1,4 +1,5 @@
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import pytest
@@ -8,7 +9,10 @@ from rolepulse.domain.normalize import NormalizationError, Normalizer
 from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
 
-NORMALIZER = Normalizer(load_taxonomy())
+# Rates as of one day, whatever the day: pay parsing is tested here, rates by date in
+# tests/unit/taxonomy/test_fx.py (the ECB's).
+RATES = {"EUR": 1.16, "GBP": 1.31, "CAD": 0.71, "AUD": 0.65, "INR": 0.0112, "SGD": 0.77}
+NORMALIZER = Normalizer(load_taxonomy(rates=lambda currency, day: RATES.get(currency)))
 
 
 def event(event_type: str = "posting.observed", **posting: Any) -> PostingEventV1:
@@ -262,6 +266,28 @@ def test_unknown_currency_is_flagged() -> None:
         event(salary={"min": 1, "max": 2, "currency": "XXX", "period": "year"})
     )
     assert (posting.salary, posting.flags) == (None, ("salary_currency_unknown",))
+
+
+def test_pay_converts_at_the_posting_date_else_the_observation_date() -> None:
+    days: list[date] = []
+
+    def recording(currency: str, day: date) -> float:
+        days.append(day)
+        return 1.2
+
+    normalizer = Normalizer(load_taxonomy(rates=recording))
+    pay = {"min": 100_000, "max": 100_000, "currency": "EUR", "period": "year"}
+    # An offset that crosses midnight: the day is UTC's.
+    posted = event(salary=pay, posted_at="2026-03-01T23:30:00-05:00")
+    assert normalizer.normalize(posted).salary is not None
+    unposted = event(salary=pay)  # observed 2026-11-20T10:00:00Z
+    salary = normalizer.normalize(unposted).salary
+    assert salary is not None
+    assert salary.annual_min_usd == 120_000
+    assert days == [date(2026, 3, 2), date(2026, 11, 20)]
+    # USD needs no rate at all.
+    normalizer.normalize(event(salary=pay | {"currency": "USD"}))
+    assert len(days) == 2
 
 
 def test_closed_event_cannot_be_normalized() -> None:

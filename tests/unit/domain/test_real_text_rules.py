@@ -19,7 +19,8 @@ from rolepulse.domain.places import board_mode, work_mode
 from rolepulse.schema.events import PostingEventV1
 from rolepulse.taxonomy import load_taxonomy
 
-NORMALIZER = Normalizer(load_taxonomy())
+# Pay parsing at one day's rates (INR 0.0112 USD); rates by date: tests/unit/taxonomy/test_fx.py.
+NORMALIZER = Normalizer(load_taxonomy(rates=lambda currency, day: {"INR": 0.0112}.get(currency)))
 COMMITTED = Path(__file__).parents[3] / "schema" / "posting-event-v1.schema.json"
 
 

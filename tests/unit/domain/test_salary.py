@@ -6,10 +6,23 @@ from rolepulse.domain.model import SalaryPeriod
 from rolepulse.domain.salary import DescriptionPay, Pay, SalaryTextParser, annualize, is_plausible
 from rolepulse.domain.taxonomy import FxTable
 
+DAY = date(2026, 11, 24)
+# The EUR rate moves on this day; every other rate is the same every day.
+EUR_MOVES = date(2026, 6, 1)
+
+
+def fake_rates(currency: str, day: date) -> float | None:
+    """A dated lookup standing in for the ECB's (rolepulse/taxonomy/fx.py)."""
+    if currency == "EUR":
+        return 1.1 if day < EUR_MOVES else 1.2
+    return {"GBP": 1.25, "CAD": 0.75, "INR": 0.012}.get(currency)
+
+
 FX = FxTable(
-    as_of=date(2026, 11, 24),
-    rates_to_usd={"USD": 1.0, "EUR": 1.2, "GBP": 1.25, "CAD": 0.75, "INR": 0.012},
+    currencies=frozenset({"USD", "EUR", "GBP", "CAD", "INR", "AED"}),
+    fixed_rates_to_usd={"USD": 1.0, "AED": 0.27},
     symbols={"$": "USD", "CA$": "CAD", "€": "EUR", "£": "GBP", "₹": "INR"},
+    dated=fake_rates,
 )
 PARSER = SalaryTextParser(FX)
 
@@ -105,13 +118,13 @@ def test_figures_no_one_is_paid_are_not_pay(text: str) -> None:
 )
 def test_one_rule_annualizes_every_period(period: SalaryPeriod, factor: int) -> None:
     # No "hourly only below 500" cut-off: 600/hour is still hourly.
-    salary = annualize(Pay(600, 700, "USD", period), FX, "structured")
+    salary = annualize(Pay(600, 700, "USD", period), FX, "structured", DAY)
     assert salary is not None
     assert (salary.annual_min_usd, salary.annual_max_usd) == (600 * factor, 700 * factor)
 
 
 def test_fx_converts_and_rounds_half_up_to_whole_dollars() -> None:
-    salary = annualize(Pay(85_000.5, 100_000, "EUR", "year"), FX, "text")
+    salary = annualize(Pay(85_000.5, 100_000, "EUR", "year"), FX, "text", DAY)
     assert salary is not None
     assert (salary.annual_min_usd, salary.annual_max_usd) == (102_001, 120_000)
     assert (salary.min, salary.max, salary.currency, salary.source) == (
@@ -123,15 +136,32 @@ def test_fx_converts_and_rounds_half_up_to_whole_dollars() -> None:
 
 
 def test_single_figure_gives_equal_ends_and_keeps_published_ones() -> None:
-    salary = annualize(Pay(None, 220_000, "USD", "year"), FX, "text")
+    salary = annualize(Pay(None, 220_000, "USD", "year"), FX, "text", DAY)
     assert salary is not None
     assert (salary.min, salary.max) == (None, 220_000)
     assert salary.annual_min_usd == salary.annual_max_usd == 220_000
 
 
 def test_unknown_currency_or_no_amount_cannot_be_annualized() -> None:
-    assert annualize(Pay(100, 200, "XXX", "year"), FX, "structured") is None
-    assert annualize(Pay(None, None, "USD", "year"), FX, "structured") is None
+    assert annualize(Pay(100, 200, "XXX", "year"), FX, "structured", DAY) is None
+    assert annualize(Pay(None, None, "USD", "year"), FX, "structured", DAY) is None
+
+
+def test_pay_converts_at_the_rate_of_its_day() -> None:
+    pay = Pay(100_000, 100_000, "EUR", "year")
+    before = annualize(pay, FX, "structured", date(2026, 5, 31))
+    after = annualize(pay, FX, "structured", EUR_MOVES)
+    assert before is not None
+    assert after is not None
+    assert (before.annual_min_usd, after.annual_min_usd) == (110_000, 120_000)
+
+
+def test_fixed_rates_need_no_dated_rate() -> None:
+    # AED is pegged to the dollar and not published by the ECB: its fixed rate converts it.
+    salary = annualize(Pay(400_000, 400_000, "AED", "year"), FX, "structured", DAY)
+    assert salary is not None
+    assert salary.annual_min_usd == 108_000
+    assert FX.rate_to_usd("AED", date(2001, 1, 1)) == 0.27
 
 
 @pytest.mark.parametrize(
@@ -147,7 +177,7 @@ def test_unknown_currency_or_no_amount_cannot_be_annualized() -> None:
     ],
 )
 def test_plausibility(pay: Pay, plausible: bool) -> None:
-    salary = annualize(pay, FX, "structured")
+    salary = annualize(pay, FX, "structured", DAY)
     assert salary is not None
     assert is_plausible(salary) is plausible
 

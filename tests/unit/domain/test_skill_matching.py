@@ -1,8 +1,12 @@
 """Skills on word boundaries: ambiguous words only in context, nothing inside other words."""
 
-import pytest
+import re
 
-from rolepulse.domain.skills import SkillMatcher
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rolepulse.domain.skills import SkillMatcher, WordFinder
 from rolepulse.taxonomy import load_taxonomy
 
 SKILLS = SkillMatcher(load_taxonomy().skills)
@@ -105,3 +109,45 @@ def test_the_taxonomy_has_hundreds_of_skills_with_aliases() -> None:
     taxonomy = load_taxonomy()
     assert len(taxonomy.skills) >= 500
     assert sum(len(s.aliases) for s in taxonomy.skills) >= 800
+
+
+FINDER = WordFinder(["machine learning", "learning", "ml", "c++", "node.js", "f*"])
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("machine learning and ml", [(0, "machine learning"), (21, "ml")]),
+        ("deep learning; html, mlops", [(5, "learning")]),
+        ("c++ and node.js, not c+++ or node.jsx", [(0, "c++"), (8, "node.js")]),
+        ("machine-learning\nml", [(0, "machine-learning"), (17, "ml")]),
+        ("f* ml", [(0, "f*"), (3, "ml")]),
+    ],
+)
+def test_words_are_found_whole_left_to_right_longest_first(
+    text: str, found: list[tuple[int, str]]
+) -> None:
+    assert FINDER.find(text) == found
+    assert FINDER.words(text) == [word for _, word in found]
+    assert FINDER.find(text + " é") == found  # text beyond ASCII takes the other scan
+
+
+def test_a_letter_beyond_ascii_is_part_of_the_word() -> None:
+    assert FINDER.find("éml ml") == [(4, "ml")]
+    assert FINDER.words("mlé ml") == ["ml"]
+
+
+def longest_first(words: list[str]) -> re.Pattern[str]:
+    """The plain definition: any word, longest first, on the same boundaries."""
+    ordered = sorted(words, key=len, reverse=True)
+    alternatives = "|".join(re.escape(word).replace(r"\ ", r"[\s-]") for word in ordered)
+    return re.compile(rf"(?<![\w+#])(?:{alternatives})(?![\w+#]|\.\w)")
+
+
+# "(x)" starts on a boundary right where "f*" may end: that finder cannot use the ASCII scan.
+@pytest.mark.parametrize("words", [["ml", "machine learning", "f*", "a/b"], ["f*", "(x)", "ml"]])
+@given(text=st.text(alphabet="machine l-+#_.*/()xfé\n", max_size=40))
+def test_the_finder_agrees_with_a_longest_first_alternation(words: list[str], text: str) -> None:
+    oracle = longest_first(words)
+    expected = [(match.start(), match.group()) for match in oracle.finditer(text)]
+    assert WordFinder(words).find(text) == expected

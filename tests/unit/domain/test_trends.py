@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rolepulse.domain.model import SalaryBasis, Seniority, WorkMode
-from rolepulse.domain.trends import change_pct, week_label, week_monday, weekly_trend
+from rolepulse.domain.trends import (
+    change_pct,
+    week_label,
+    week_monday,
+    weekly_trend,
+    weeks_to_read,
+)
 
 
 def snap(
@@ -168,3 +174,46 @@ def test_against_a_week_by_week_oracle(offsets: set[int], extra: int, weeks: int
     changes = [p.open_positions_change for p in points]
     assert changes[0] is None
     assert changes[1:] == [b.open_positions - a.open_positions for a, b in pairwise(points)]
+
+
+def test_weeks_to_read_the_window_and_the_snapshot_standing_at_its_start() -> None:
+    stored = [week_label(ORIGIN + timedelta(weeks=o)) for o in (0, 1, 2, 10, 11, 30)]
+    end = week_label(ORIGIN + timedelta(weeks=31))
+    # 2 weeks ending at offset 31 start at offset 30, which stands there: it alone.
+    assert weeks_to_read(stored, end, 2) == [stored[-1]]
+    # 3 weeks start at offset 29, where offset 11 stands: it and offset 30.
+    assert weeks_to_read(stored, end, 3) == stored[-2:]
+    # 25 weeks ending there start at offset 7: offsets 10, 11, 30 and offset 2, standing then.
+    assert weeks_to_read(stored, end, 25) == stored[2:]
+    assert weeks_to_read(stored, stored[1], 2) == stored[:2]  # an end inside the history
+    assert weeks_to_read(stored, end, 100) == stored  # the newest 100: every one there is
+    assert weeks_to_read([], end, 3) == []
+    assert weeks_to_read(stored, week_label(ORIGIN - timedelta(weeks=1)), 3) == []
+
+
+@given(
+    offsets=st.sets(st.integers(0, 160), min_size=1, max_size=60),
+    extra=st.integers(0, 60),
+    weeks=st.integers(1, 104),
+    smaller=st.integers(1, 104),
+)
+def test_the_weeks_to_read_give_the_trend_of_every_snapshot(
+    offsets: set[int], extra: int, weeks: int, smaller: int
+) -> None:
+    """A trend from the snapshots `weeks_to_read` picks (for `weeks + 1`, what the API reads)
+    is the trend from all of them, and so is one of fewer weeks from the newest of those."""
+    snaps = {o: snap(week_label(ORIGIN + timedelta(weeks=o)), o + 1) for o in offsets}
+    stored = [snaps[o]["week"] for o in sorted(offsets)]
+    end = week_label(ORIGIN + timedelta(weeks=max(offsets) + extra))
+    picked = weeks_to_read(stored, end, weeks + 1)
+    assert len(picked) <= weeks + 1
+    by_week = {s["week"]: s for s in snaps.values()}
+    newest_first = [by_week[w] for w in reversed(picked)]
+    every = list(snaps.values())
+    assert weekly_trend(newest_first, end, weeks, SalaryBasis.MAX) == weekly_trend(
+        every, end, weeks, SalaryBasis.MAX
+    )
+    fewer = min(smaller, weeks)  # the DataLoader serves smaller windows from the widest read
+    assert weekly_trend(newest_first[: fewer + 1], end, fewer, SalaryBasis.MAX) == weekly_trend(
+        every, end, fewer, SalaryBasis.MAX
+    )

@@ -161,4 +161,31 @@ async def test_client_errors_log_no_traceback(
         await errors_of(api, "{ nope }")
         await errors_of(api, '{ role(slug: "nope") { slug } }')
         await api.post("/graphql", json={"query": "{ __typename }", "operationName": "X"})
+        await errors_of(api, "subscription { marketUpdated { openPositions } }")
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"),
+    [
+        ("subscription { marketUpdated { openPositions } }", None),
+        ("subscription M { marketUpdated { openPositions } }", "M"),
+        ("query Q { __typename } subscription M { marketUpdated { openPositions } }", "M"),
+    ],
+)
+async def test_a_subscription_over_http_is_told_to_use_the_websocket(
+    api: httpx.AsyncClient, query: str, name: str | None
+) -> None:
+    body: dict[str, Any] = {} if name is None else {"operationName": name}
+    (error,) = await errors_of(api, query, **body)
+    assert error["extensions"]["code"] == "SUBSCRIPTION_OVER_HTTP"
+    assert "websocket" in error["message"]
+
+
+async def test_a_query_beside_a_subscription_still_runs_over_http(api: httpx.AsyncClient) -> None:
+    query = "query Q { __typename } subscription M { marketUpdated { openPositions } }"
+    response = await api.post("/graphql", json={"query": query, "operationName": "Q"})
+    assert response.json()["data"] == {"__typename": "Query"}
+    # The word alone, in a string or a comment, does not make a subscription.
+    response = await api.post("/graphql", json={"query": "{ __typename } # subscription"})
+    assert response.json()["data"] == {"__typename": "Query"}

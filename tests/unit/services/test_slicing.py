@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from rolepulse.domain.filters import PostingFilter
 from rolepulse.domain.lifecycle import PostingState
 from rolepulse.domain.model import Seniority, WorkMode
-from rolepulse.domain.rollups import Counters
+from rolepulse.domain.rollups import MAX_POSTINGS_READ, Counters
 from rolepulse.schema.documents import RoleAggregateDoc
 from rolepulse.services.graphql.errors import BadInputError
 from rolepulse.services.graphql.filters import PostingFilter as FilterInput
@@ -127,3 +127,21 @@ async def test_without_rollups_filters_are_refused_and_the_role_still_answers() 
     with pytest.raises(BadInputError):
         await slices.figures("x", ROLE_DOC, PostingFilter(metros=frozenset({"Boston"})))
     assert await slices.unfiltered("x", ROLE_DOC).part("company_pay") == {}
+
+
+class CrowdedRange(FakeSlices):
+    """A company's index range holding more counted postings than the read limit: its postings
+    outside AI roles, which the market counters bounding the read never saw."""
+
+    async def counted_postings(
+        self, queries: Sequence[Mapping[str, Any]], limit: int
+    ) -> list[PostingState]:
+        return [cast(PostingState, None)] * limit
+
+
+async def test_a_read_cut_short_by_the_limit_is_refused_not_summed() -> None:
+    slices = Slices(CrowdedRange())
+    companies = PostingFilter(companies=frozenset({"Globex"}))  # bound: 1 posting
+    with pytest.raises(BadInputError) as refused:
+        await slices.figures("llm-engineer", ROLE_DOC, companies)
+    assert refused.value.extensions["scanMax"] == MAX_POSTINGS_READ + 1

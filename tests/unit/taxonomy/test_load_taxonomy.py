@@ -28,7 +28,7 @@ def test_roles_are_the_twelve_slugs_in_taxonomy_order() -> None:
     taxonomy = load_taxonomy()
     assert list(taxonomy.roles) == ROLE_SLUGS
     assert {rule.role for rule in taxonomy.role_rules} == set(ROLE_SLUGS)
-    assert taxonomy.version == "2026-11-26.2"
+    assert taxonomy.version == "2026-11-26.3"
 
 
 @pytest.mark.parametrize(
@@ -56,8 +56,8 @@ def test_seed_skill_names_and_fx_currencies_exist() -> None:
     taxonomy = load_taxonomy()
     assert {skill.name for skill in taxonomy.skills} >= SEED_SKILLS
     wanted = {"USD", "EUR", "GBP", "CAD", "AUD", "INR", "CHF", "SGD", "JPY"}
-    assert wanted <= set(taxonomy.fx.rates_to_usd)
-    assert taxonomy.fx.rates_to_usd["USD"] == 1.0
+    assert wanted <= taxonomy.fx.currencies
+    assert taxonomy.fx.fixed_rates_to_usd["USD"] == 1.0
 
 
 def test_remote_is_no_metro() -> None:
@@ -122,10 +122,32 @@ def test_local_dollars_must_be_known_currencies_and_regexes(tmp_path: Path) -> N
         load_taxonomy(data)
 
 
-def test_every_fx_symbol_and_local_dollar_is_a_rated_currency() -> None:
+def test_every_fx_symbol_and_local_dollar_is_a_listed_currency() -> None:
     fx = load_taxonomy().fx
-    assert set(fx.symbols.values()) <= set(fx.rates_to_usd)
-    assert set(fx.local_dollars) <= set(fx.rates_to_usd)
+    assert set(fx.symbols.values()) <= fx.currencies
+    assert set(fx.local_dollars) <= fx.currencies
+    assert set(fx.fixed_rates_to_usd) <= fx.currencies
+
+
+def test_a_fixed_rate_must_be_a_listed_positive_rate(tmp_path: Path) -> None:
+    data = _copy_data(tmp_path)
+    fx = json.loads((data / "fx.json").read_text())
+    fx["fixed_rates_to_usd"]["QAR"] = 0.27
+    (data / "fx.json").write_text(json.dumps(fx))
+    with pytest.raises(TaxonomyError, match="QAR"):
+        load_taxonomy(data)
+
+
+def test_company_legal_forms_are_ours_then_cleancos_without_the_excluded_ones() -> None:
+    forms = load_taxonomy().company_suffixes
+    ours = json.loads(
+        resources.files("rolepulse.taxonomy").joinpath("data", "companies.json").read_text()
+    )
+    assert forms[: len(ours["legal_suffixes"])] == tuple(ours["legal_suffixes"])
+    assert {"gmbh", "sp. z o.o.", "oyj", "s.r.o.", "ltda"} <= set(forms)  # cleanco's
+    # cleanco's short forms ("uk", "at", "pt") and the excluded words are not taken.
+    taken = {form.casefold() for form in forms}
+    assert not {"uk", "at", "pt", "ok", "company", "private", "& company"} & taken
 
 
 def test_the_manifest_lists_each_generated_source_with_version_and_licence() -> None:
@@ -139,3 +161,16 @@ def test_the_manifest_lists_each_generated_source_with_version_and_licence() -> 
     attribution = root.joinpath("SOURCES.md").read_text()
     assert all(p.split(":", 1)[1] in attribution for p in sources)
     assert "CC BY 4.0" in attribution  # GeoNames' licence asks for attribution
+
+
+def test_the_taxonomy_lock_pins_the_manifests_pypi_sources_with_hashes() -> None:
+    # scripts/build-taxonomy installs requirements/taxonomy.lock: the versions it builds with
+    # are the ones the manifest records.
+    root = resources.files("rolepulse.taxonomy").joinpath("data")
+    manifest = json.loads(root.joinpath("manifest.json").read_text())
+    lock = (Path(__file__).parents[3] / "requirements" / "taxonomy.lock").read_text()
+    for source in manifest["sources"]:
+        registry, name = source["package"].split(":", 1)
+        if registry == "pypi":
+            pin = f"\n{name}=={source['version']} \\\n    --hash=sha256:"
+            assert pin in lock, name
