@@ -17,8 +17,9 @@ Run by `benchmarks/api_bench.py` (its `--companies`, `--stored`, `--data` option
 
 Requests go one at a time straight into the ASGI app (no sockets: the HTTP rows of api_bench
 cover those), each app built by services.main.build_app over its own database, response cache
-off, every limit on. Apps take turns request shape by request shape over `--rounds` rounds, so
-each meets the same moments of this shared machine's load; p50 and p99 of the wall time.
+off, every limit on. The cases (data size x query) take turns over `--read-rounds` rounds, so
+each meets the same moments of this shared machine's load; all of them with the memo on, then
+all with it off (`measure_both` says why); p50 and p99 of the wall time.
 """
 
 from __future__ import annotations

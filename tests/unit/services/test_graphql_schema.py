@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from rolepulse.domain.taxonomy import RoleInfo
 from rolepulse.schema.documents import MarketAggregateDoc, RoleAggregateDoc
 from rolepulse.services.graphql.context import build_context
 from rolepulse.services.graphql.schema import build_schema
+from rolepulse.services.read_memo import MemoReadModel, ReadMemo
 from rolepulse.services.read_model import WeeklyHistory
 from rolepulse.settings import ApiSettings
 
@@ -317,3 +318,25 @@ async def test_empty_store_gives_nulls_not_errors(schema: strawberry.Schema) -> 
         "experienceMix": {"seniorPct": None},
         "topSkills": [],
     }
+
+
+class StillVersion:
+    """A data version that never moves (services/read_memo.py keeps reads while it stands)."""
+
+    current = 1
+
+    def on_change(self, listener: Callable[[], Any]) -> Callable[[], None]:
+        return lambda: None
+
+
+async def test_kept_reads_answer_exactly_what_fresh_ones_do(
+    schema: strawberry.Schema, store: FakeReadModel
+) -> None:
+    variables = {"a": "ai-software-engineer", "b": "ai-product-manager"}
+    fresh = await run(schema, store, CONTRACT, variables)
+    kept = MemoReadModel(store, ReadMemo(StillVersion()))
+    first = await run(schema, kept, CONTRACT, variables)  # type: ignore[arg-type]
+    again = await run(schema, kept, CONTRACT, variables)  # type: ignore[arg-type]
+    assert first == again == fresh
+    assert len(store.role_reads) == 2  # one for the fresh request, one for both kept ones
+    assert store.market_reads == 2
