@@ -281,6 +281,9 @@ async def test_the_page_is_complete_without_javascript(seed_url: str, browser: B
 async def test_the_query_behind_the_page_opens_in_graphiql(seed_url: str, browser: Browser) -> None:
     watched = await open_page(browser, f"{seed_url}{PAIR}", 1400)
     page = watched.page
+    # The live script revalidates the page once it has subscribed; leaving the page while that
+    # fetch is in flight would abort it (a failed request the reader never sees). Wait for it.
+    await page.locator("html[data-live-checked]").wait_for(state="attached")
     await page.get_by_text("The query behind this page").click()
     await page.locator("#open-in-graphiql").click()
     editor = page.locator(".graphiql-query-editor .CodeMirror")

@@ -75,6 +75,9 @@
       })
       .then(function () {
         fetching = false;
+        // The page has been checked against the data version at least once since it was
+        // served (tests wait for this before they navigate away from a page mid-fetch).
+        document.documentElement.setAttribute("data-live-checked", "");
         if (again) {
           again = false;
           refresh();
